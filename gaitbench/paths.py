@@ -1,0 +1,37 @@
+"""Where data lives by default.
+
+Everything hangs off one data root, ``$GAITBENCH_DATA`` (default ``./data``):
+
+    data/raw/<dataset>/          raw silhouettes as the dataset ships them (``gaitbench prep`` input)
+    data/<dataset>-<size>.h5     the aligned store (``gaitbench prep`` output, ``train`` input)
+
+Runs go to ``$GAITBENCH_RUNS`` (default ``./runs``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATASETS = ("casia-b", "oumvlp", "grew", "gait3d")
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("GAITBENCH_DATA", "data"))
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("GAITBENCH_RUNS", "runs"))
+
+
+def default_raw(dataset: str) -> Path:
+    return data_root() / "raw" / dataset
+
+
+def default_store(dataset: str, size: int = 64) -> Path:
+    return data_root() / f"{dataset}-{size}.h5"
+
+
+def atomic_target(path: Path) -> Path:
+    """The temporary sibling an atomic writer fills before renaming it onto ``path``."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")

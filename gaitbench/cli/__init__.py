@@ -18,7 +18,8 @@ from gaitbench.errors import GaitbenchError
 
 # One module per command group; each registers its commands on `app` at import.
 COMMAND_MODULES = (
-    "data",  # synth, prep, info, export
+    "data",  # prep, info, export
+    "synth",  # synth
     "models",  # models, complexity, convert
     "train",  # train
     "evaluate",  # evaluate

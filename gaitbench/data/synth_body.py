@@ -1,0 +1,557 @@
+"""The synthetic walker: an articulated 3-D body, its gait, and its silhouettes through a camera.
+
+A body is a set of volumetric parts in world coordinates (metres; x = walking direction, y = the
+walker's left, z = up):
+
+* **capsules** (tapered: the convex hull of two spheres) for neck, arms, hands, legs and feet;
+* **ellipsoids** for pelvis, abdomen, chest, head, coat, bags and the shadow on the floor.
+
+Each part is projected by a pinhole camera and filled as a convex polygon. Both projections are
+exact outlines of the 3-D part up to one approximation: a sphere is drawn as a circle of radius
+``f * r / depth`` (its true perspective image is an ellipse that differs by well under a pixel at
+these distances). Ellipsoids use the dual-quadric projection ``C* = P Q* P^T``, so a flat shadow
+seen from the front and from the side has the right shape. All geometry (kinematics, projection,
+outlines) is computed for every frame and part at once in numpy; only the final polygon fill is a
+per-part ``cv2.fillConvexPoly`` call (about 3 microseconds each), which is what makes 320x240
+rendering cost a fraction of a millisecond per frame.
+
+Gait follows the shape of normative sagittal joint-angle curves (hip flexion/extension of about
+40 degrees, a small loading-response knee bend and a ~60 degree swing-phase knee peak, ankle
+plantarflexion at toe-off, counter-phase arm swing); every number is a per-subject parameter. The
+pelvis height is set each frame so that the lowest point of either foot touches the floor, which
+gives the double-bump vertical bounce of real walking without modelling it separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+WIDTH, HEIGHT = 320, 240  # the raw CASIA-B frame size
+FPS = 25.0
+OUTLINE_POINTS = 12  # polygon vertices per ellipse outline and per capsule end arc
+_SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex precision
+
+# Difficulty: how far apart people are (`people`), how much one person varies between sequences
+# (`within`), how strongly bags and coats change the outline (`cover`) and how much segmentation
+# noise there is (`noise`). See gaitbench.data.synth for the measured effect of each level.
+DIFFICULTY = {
+    "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5),
+    "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0),
+    "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6),
+}
+
+BAGS = ("backpack", "shoulder", "hand")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A person: body shape (metres, ratios) and gait (per-subject style), fixed for all sequences."""
+
+    height: float
+    build: float  # width / depth factor of the trunk
+    leg_ratio: float  # hip height / height
+    arm_ratio: float  # arm length factor
+    head: float  # head size factor
+    shoulders: float  # shoulder width factor
+    hips: float  # hip width factor
+    limb: float  # limb thickness factor
+    belly: float  # abdomen depth factor
+    lean: float  # trunk forward lean, radians
+    head_fwd: float  # head forward offset, metres
+    stride_freq: float  # strides per second
+    stride_len: float  # metres per stride, relative to leg length
+    hip_amp: float  # hip flexion half-range, radians
+    hip_mid: float  # hip flexion mean, radians
+    knee_load: float  # loading-response knee flexion, radians
+    knee_swing: float  # swing-phase knee peak, radians
+    ankle_amp: float  # toe-off plantarflexion, radians
+    arm_amp: float  # shoulder swing half-range, radians
+    arm_abd: float  # arm abduction from the trunk, radians
+    elbow: float  # mean elbow flexion, radians
+    elbow_amp: float  # elbow flexion swing, radians
+    arm_lag: float  # arm phase lag, gait cycles
+    yaw_amp: float  # pelvis rotation about the vertical, radians
+    sway: float  # lateral sway, metres
+    asym_amp: float  # right/left amplitude ratio - 1
+    asym_phase: float  # right leg phase offset beyond half a cycle, cycles
+    toe_out: float  # foot progression angle, radians
+    bag: str  # carried object in the bg sequences
+    bag_side: int  # +1 left, -1 right
+    bag_size: float
+    coat_len: float  # coat hem height above the floor, relative to leg length
+    coat_width: float  # coat girth factor
+
+
+@dataclass(frozen=True)
+class Walk:
+    """One sequence: the person's small day-to-day variation and the camera."""
+
+    frames: int
+    speed: float  # factor on the subject's stride frequency and length
+    phase: float  # gait phase at frame 0, cycles
+    amp: float  # factor on the joint amplitudes
+    arm: float  # factor on the arm swing
+    lean: float  # added trunk lean, radians
+    start: float  # walker x at the middle frame, metres
+    lateral: float  # walker y, metres
+    heading: float  # small deviation of the walking direction, radians
+    cam_dist: float  # camera distance from the walk line's centre, metres
+    cam_height: float  # metres
+    focal: float  # pixels
+    shadow: float  # shadow blob size (0 = none)
+    noise: float  # segmentation noise level
+
+
+def _n(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float) -> float:
+    return float(np.clip(rng.normal(mean, sd), lo, hi))
+
+
+def sample_subject(rng: np.random.Generator, difficulty: str = "standard") -> Subject:
+    """Draw a person. ``difficulty`` scales how far apart people are (``people``)."""
+    k = DIFFICULTY[difficulty]["people"]
+    d = np.radians
+    return Subject(
+        height=_n(rng, 1.70, 0.085 * k, 1.45, 1.98),
+        build=_n(rng, 1.0, 0.13 * k, 0.7, 1.45),
+        leg_ratio=_n(rng, 0.53, 0.018 * k, 0.48, 0.58),
+        arm_ratio=_n(rng, 1.0, 0.05 * k, 0.88, 1.12),
+        head=_n(rng, 1.0, 0.07 * k, 0.85, 1.18),
+        shoulders=_n(rng, 1.0, 0.08 * k, 0.8, 1.22),
+        hips=_n(rng, 1.0, 0.09 * k, 0.78, 1.25),
+        limb=_n(rng, 1.0, 0.12 * k, 0.75, 1.35),
+        belly=_n(rng, 1.0, 0.16 * k, 0.75, 1.6),
+        lean=d(_n(rng, 4.0, 3.5 * k, -4.0, 14.0)),
+        head_fwd=_n(rng, 0.02, 0.02 * k, -0.03, 0.08),
+        stride_freq=_n(rng, 0.92, 0.07 * k, 0.72, 1.12),
+        stride_len=_n(rng, 1.55, 0.12 * k, 1.2, 1.95),
+        hip_amp=d(_n(rng, 21.0, 3.0 * k, 14.0, 29.0)),
+        hip_mid=d(_n(rng, 10.0, 3.0 * k, 2.0, 18.0)),
+        knee_load=d(_n(rng, 15.0, 5.0 * k, 3.0, 28.0)),
+        knee_swing=d(_n(rng, 60.0, 6.0 * k, 45.0, 75.0)),
+        ankle_amp=d(_n(rng, 18.0, 5.0 * k, 6.0, 30.0)),
+        arm_amp=d(_n(rng, 20.0, 7.0 * k, 5.0, 38.0)),
+        arm_abd=d(_n(rng, 9.0, 3.5 * k, 2.0, 18.0)),
+        elbow=d(_n(rng, 22.0, 8.0 * k, 5.0, 50.0)),
+        elbow_amp=d(_n(rng, 12.0, 5.0 * k, 0.0, 25.0)),
+        arm_lag=_n(rng, 0.03, 0.03 * k, -0.05, 0.1),
+        yaw_amp=d(_n(rng, 5.0, 2.5 * k, 0.0, 12.0)),
+        sway=_n(rng, 0.025, 0.01 * k, 0.0, 0.05),
+        asym_amp=_n(rng, 0.0, 0.06 * k, -0.15, 0.15),
+        asym_phase=_n(rng, 0.0, 0.015 * k, -0.04, 0.04),
+        toe_out=d(_n(rng, 7.0, 5.0 * k, -5.0, 20.0)),
+        bag=BAGS[int(rng.integers(len(BAGS)))],
+        bag_side=int(rng.choice([-1, 1])),
+        bag_size=_n(rng, 1.0, 0.18, 0.65, 1.4),
+        coat_len=_n(rng, 0.45, 0.12, 0.2, 0.7),
+        coat_width=_n(rng, 1.2, 0.08, 1.05, 1.4),
+    )
+
+
+def sample_walk(
+    rng: np.random.Generator, view: float, frames: tuple[int, int], difficulty: str = "standard"
+) -> Walk:
+    """Draw one sequence's variation and camera for a view azimuth in degrees."""
+    w = DIFFICULTY[difficulty]["within"]
+    noise = DIFFICULTY[difficulty]["noise"]
+    dist = _n(rng, 7.0, 0.4 * w, 5.5, 8.5)
+    return Walk(
+        frames=int(rng.integers(frames[0], frames[1] + 1)),
+        speed=_n(rng, 1.0, 0.045 * w, 0.8, 1.2),
+        phase=float(rng.random()),
+        amp=_n(rng, 1.0, 0.06 * w, 0.8, 1.2),
+        arm=_n(rng, 1.0, 0.15 * w, 0.5, 1.5),
+        lean=np.radians(_n(rng, 0.0, 1.5 * w, -5.0, 5.0)),
+        start=_n(rng, 0.0, 0.3, -1.0, 1.0),
+        lateral=_n(rng, 0.0, 0.2, -0.6, 0.6),
+        heading=np.radians(_n(rng, 0.0, 2.0 * w, -8.0, 8.0)),
+        cam_dist=dist,
+        cam_height=_n(rng, 1.1, 0.08 * w, 0.85, 1.4),
+        # A 1.7 m person at the walk centre is about 120 px tall, as in CASIA-B; the focal length
+        # varies a little, like a zoom setting that differs between recording days.
+        focal=float(120.0 / 1.7 * dist * rng.normal(1.0, 0.04 * w)),
+        shadow=float(rng.uniform(0.0, 1.0) * noise) if rng.random() < 0.7 else 0.0,
+        noise=float(noise * rng.uniform(0.5, 1.5)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry helpers (all batched over the leading frame axis)
+
+
+def _rot_y(a: np.ndarray) -> np.ndarray:
+    """Rotation about y (pitch, positive tilts +z towards +x), ``[...]`` -> ``[..., 3, 3]``."""
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+
+
+def _rot_z(a: np.ndarray) -> np.ndarray:
+    """Rotation about z (yaw, positive turns +x towards +y), ``[...]`` -> ``[..., 3, 3]``."""
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
+
+
+def _rot_x(a: np.ndarray) -> np.ndarray:
+    """Rotation about x (roll, positive turns +y towards +z), ``[...]`` -> ``[..., 3, 3]``."""
+    c, s = np.cos(a), np.sin(a)
+    z, o = np.zeros_like(a), np.ones_like(a)
+    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+
+
+def _apply(rot: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``rot [T, 3, 3]`` times vectors ``[T, 3]`` or ``[3]``."""
+    return np.einsum("tij,tj->ti", rot, np.broadcast_to(v, rot.shape[:-1]))
+
+
+def _bump(phase: np.ndarray, centre: float, width: float) -> np.ndarray:
+    """A periodic bump of height 1 at ``centre`` (cycles): von Mises shape, so curves stay smooth."""
+    kappa = 1.0 / (2 * np.pi * width) ** 2
+    return np.exp(kappa * (np.cos(2 * np.pi * (phase - centre)) - 1.0))
+
+
+class Parts:
+    """Collects capsules and ellipsoids of one sequence, each with a per-frame pose."""
+
+    def __init__(self, frames: int) -> None:
+        self.t = frames
+        self.caps: list[tuple[np.ndarray, np.ndarray, float, float]] = []
+        self.ells: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def capsule(self, a: np.ndarray, b: np.ndarray, ra: float, rb: float) -> None:
+        """A tapered capsule from ``a`` to ``b`` ([T, 3]) with end radii ``ra``, ``rb``."""
+        self.caps.append((a, b, ra, rb))
+
+    def ellipsoid(self, centre: np.ndarray, rot: np.ndarray, radii) -> None:
+        """An ellipsoid: ``centre [T, 3]``, axes ``rot [T, 3, 3]`` (columns), ``radii [3]``."""
+        self.ells.append((centre, rot, np.asarray(radii, dtype=np.float64)))
+
+
+def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard") -> Parts:
+    """Pose the body for every frame of the walk and return its volumetric parts (world metres)."""
+    cover = DIFFICULTY[difficulty]["cover"]
+    T = w.frames
+    t = np.arange(T) / FPS
+    freq = s.stride_freq * w.speed ** 0.5
+    stride = s.stride_len * s.leg_ratio * s.height * w.speed ** 0.5
+    phase = w.phase + freq * t  # left-leg gait phase, cycles; 0 = left heel strike
+
+    H = s.height
+    leg = s.leg_ratio * H
+    thigh, shank, ankle_h = 0.47 * leg, 0.455 * leg, 0.075 * leg
+    foot_len = 0.152 * H
+    torso = 0.29 * H * (1 + 0.5 * (0.53 - s.leg_ratio))
+    upper_arm, forearm, hand = 0.186 * H * s.arm_ratio, 0.146 * H * s.arm_ratio, 0.09 * H
+    hip_half = 0.085 * H * s.hips
+    shoulder_half = 0.118 * H * s.shoulders
+    lm = 1.15 * s.limb * (0.8 + 0.2 * s.build)  # 15 % for clothing over the limbs
+
+    carried = condition.startswith("bg")
+    coat = condition.startswith("cl")
+    arm_gain = np.ones(2)  # left, right
+    if carried:
+        if s.bag == "backpack":
+            arm_gain[:] = 0.75
+        else:
+            arm_gain[0 if s.bag_side > 0 else 1] = 0.25 if s.bag == "shoulder" else 0.35
+    if coat:
+        arm_gain *= 0.85
+
+    amp = w.amp
+    # Joint angles per leg (index 0 = left, 1 = right), [2, T].
+    leg_phase = np.stack([phase, phase + 0.5 + s.asym_phase]) % 1.0
+    side_amp = np.array([1.0 - s.asym_amp / 2, 1.0 + s.asym_amp / 2])[:, None] * amp
+    # Hip: flexed at heel strike, extended near 50 %, peak flexion again around 85-90 %.
+    hip = s.hip_mid + side_amp * s.hip_amp * (
+        np.cos(2 * np.pi * (leg_phase - 0.02)) + 0.12 * np.cos(4 * np.pi * (leg_phase - 0.1))
+    )
+    knee = side_amp * (
+        0.08 + s.knee_load * _bump(leg_phase, 0.14, 0.06) + s.knee_swing * _bump(leg_phase, 0.72, 0.09)
+    )
+    ankle = side_amp * (
+        np.radians(6) * _bump(leg_phase, 0.4, 0.1) - s.ankle_amp * _bump(leg_phase, 0.62, 0.06)
+    )
+    # Arms swing against the same-side leg: forward when the opposite leg is forward.
+    arm_phase = leg_phase + 0.5 + s.arm_lag
+    shoulder = (
+        np.radians(3) + arm_gain[:, None] * w.arm * side_amp * s.arm_amp
+        * np.cos(2 * np.pi * (arm_phase - 0.02))
+    )
+    elbow = s.elbow + arm_gain[:, None] * w.arm * s.elbow_amp * (
+        0.5 + 0.5 * np.cos(2 * np.pi * (arm_phase - 0.05))
+    )
+    if carried and s.bag == "hand":
+        i = 0 if s.bag_side > 0 else 1
+        elbow[i] = np.radians(8) + 0.0 * elbow[i]
+    if carried and s.bag == "shoulder":
+        i = 0 if s.bag_side > 0 else 1  # this hand holds the strap at the chest
+        shoulder[i] = np.radians(25) + 0.3 * (shoulder[i] - shoulder[i].mean())
+        elbow[i] = np.radians(95) + 0.0 * elbow[i]
+
+    yaw = s.yaw_amp * amp * np.sin(2 * np.pi * (phase + 0.25))  # pelvis turns with the leading leg
+    roll = np.radians(3) * amp * np.cos(4 * np.pi * phase)
+    lean = np.full(T, s.lean + w.lean + (np.radians(4) if carried and s.bag == "backpack" else 0.0))
+    side = np.array([1.0, -1.0])  # +y for left
+
+    # Body frame (pelvis at origin) -> world rotation, per frame.
+    pelvis_rot = _rot_z(yaw) @ _rot_x(roll)
+    trunk_rot = _rot_z(-0.6 * yaw) @ _rot_y(lean)  # shoulders counter-rotate the pelvis
+    heading = _rot_z(np.full(T, w.heading))
+    pelvis_rot = heading @ pelvis_rot
+    trunk_rot = heading @ trunk_rot
+
+    # Legs in the body frame, relative to the pelvis centre.
+    hips, knees, ankles, heels, toes = [], [], [], [], []
+    for i in range(2):
+        hip_j = _apply(pelvis_rot, np.array([0.0, side[i] * hip_half, 0.0]))
+        thigh_dir = np.stack([np.sin(hip[i]), np.zeros(T), -np.cos(hip[i])], -1)
+        thigh_dir[:, 1] = side[i] * 0.03  # slight adduction keeps the feet under the hips
+        knee_j = hip_j + thigh * _apply(heading, thigh_dir)
+        a = hip[i] - knee[i]
+        knee_j_to_ankle = np.stack([np.sin(a), np.zeros(T), -np.cos(a)], -1)
+        ankle_j = knee_j + shank * _apply(heading, knee_j_to_ankle)
+        f = a + np.pi / 2 + ankle[i]  # foot points forward, rotated by the ankle angle
+        out = side[i] * s.toe_out
+        fdir = np.stack([np.sin(f) * np.cos(out), np.sin(f) * np.sin(out), -np.cos(f)], -1)
+        fdir = _apply(heading, fdir)
+        heel = ankle_j - 0.25 * foot_len * fdir + np.array([0, 0, -0.6 * ankle_h])
+        toe = ankle_j + 0.75 * foot_len * fdir + np.array([0, 0, -0.6 * ankle_h])
+        hips.append(hip_j)
+        knees.append(knee_j)
+        ankles.append(ankle_j)
+        heels.append(heel)
+        toes.append(toe)
+
+    foot_r = 0.03 * lm * H / 1.7
+    lowest = np.min(np.stack([h[:, 2] for h in heels] + [x[:, 2] for x in toes]), axis=0) - foot_r
+    # World placement: constant walking speed, pelvis height from the floor contact, side sway.
+    speed = freq * stride
+    x = w.start + speed * (t - t[-1] / 2)
+    y = w.lateral + s.sway * amp * np.sin(2 * np.pi * phase)
+    root = np.stack([x * np.cos(w.heading), y + x * np.sin(w.heading), -lowest], -1)
+
+    parts = Parts(T)
+    for i in range(2):
+        hip_w, knee_w, ankle_w = root + hips[i], root + knees[i], root + ankles[i]
+        parts.capsule(hip_w, knee_w, 0.085 * lm * H / 1.7, 0.052 * lm * H / 1.7)
+        parts.capsule(knee_w, ankle_w, 0.052 * lm * H / 1.7, 0.036 * lm * H / 1.7)
+        parts.capsule(root + heels[i], root + toes[i], foot_r * 1.1, foot_r * 0.9)
+
+    # Trunk: pelvis, abdomen, chest, neck, head, in the trunk frame.
+    pelvis_c = root + _apply(pelvis_rot, np.array([0.0, 0.0, 0.03 * H]))
+    parts.ellipsoid(pelvis_c, pelvis_rot, np.array([0.07 * s.belly, 0.095 * s.hips, 0.075]) * H * s.build ** 0.5)
+    up = lambda h: root + _apply(trunk_rot, np.array([0.0, 0.0, h]))  # noqa: E731
+    belly = np.array([0.068 * s.belly, 0.085, 0.09]) * H * np.array([s.build, s.build, 1.0])
+    parts.ellipsoid(up(0.40 * torso) + _apply(trunk_rot, np.array([0.01 * s.belly * H, 0, 0])), trunk_rot, belly)
+    chest = np.array([0.07, 0.108 * s.shoulders, 0.13]) * H * np.array([s.build, s.build ** 0.7, 1.0])
+    parts.ellipsoid(up(0.74 * torso), trunk_rot, chest)
+    neck_base, neck_top = up(torso), up(torso + 0.05 * H)
+    head_fwd = _apply(trunk_rot, np.array([s.head_fwd, 0.0, 0.0]))
+    parts.capsule(neck_base, neck_top + head_fwd, 0.034 * H * lm ** 0.5, 0.03 * H * lm ** 0.5)
+    head_c = neck_top + head_fwd + _apply(trunk_rot, np.array([0.005 * H, 0.0, 0.065 * H * s.head]))
+    parts.ellipsoid(head_c, trunk_rot, np.array([0.06, 0.05, 0.068]) * H * s.head)
+
+    # Arms.
+    hands = []
+    for i in range(2):
+        sh = up(torso - 0.03 * H) + _apply(trunk_rot, np.array([0.0, side[i] * shoulder_half, 0.0]))
+        abd = s.arm_abd * side[i]
+        ua = np.stack(
+            [np.sin(shoulder[i]), np.full(T, np.sin(abd)), -np.cos(shoulder[i]) * np.cos(abd)], -1
+        )
+        el = sh + upper_arm * _apply(trunk_rot, ua)
+        fa_a = shoulder[i] + elbow[i]
+        fa = np.stack([np.sin(fa_a), np.full(T, np.sin(abd) * 0.5), -np.cos(fa_a)], -1)
+        wr = el + forearm * _apply(trunk_rot, fa)
+        hd = wr + 0.75 * hand * _apply(trunk_rot, fa)
+        arm_r = 1.0 + (0.35 * (s.coat_width - 1) + 0.15 if coat else 0.0)
+        parts.capsule(sh, el, 0.045 * lm * H / 1.7 * arm_r, 0.037 * lm * H / 1.7 * arm_r)
+        parts.capsule(el, wr, 0.036 * lm * H / 1.7 * arm_r, 0.027 * lm * H / 1.7 * arm_r)
+        parts.capsule(wr, hd, 0.03 * H / 1.7, 0.026 * H / 1.7)
+        hands.append(hd)
+
+    if coat:
+        # A coat: wider, longer trunk outline and a skirt that hides the thighs; its hem follows
+        # the knees, so it still sways with the legs.
+        g = s.coat_width * (1 + 0.15 * (cover - 1))
+        parts.ellipsoid(up(0.62 * torso), trunk_rot, np.array([0.078, 0.115 * s.shoulders, 0.19]) * H * g * np.array([s.build, s.build ** 0.7, 1]))
+        hem_h = leg * (s.coat_len - 0.12 * (cover - 1))
+        knee_mid = (knees[0] + knees[1]) / 2 + root
+        hem = np.stack([knee_mid[:, 0], knee_mid[:, 1], np.full(T, hem_h)], -1)
+        spread = np.abs(knees[0][:, 0] - knees[1][:, 0]) / 2
+        top = up(0.35 * torso)
+        girth = H * g * s.build ** 0.5
+        for frac in (0.0, 0.5, 1.0):
+            sway = (frac - 0.5) * np.stack([spread, 0 * spread, 0 * spread], -1)
+            hem_r = 0.075 * girth + 0.5 * spread.mean() * frac
+            parts.capsule(top, hem + sway, 0.085 * girth, hem_r)
+
+    if carried:
+        size = s.bag_size * (1 + 0.3 * (cover - 1))
+        if s.bag == "backpack":
+            c = up(0.65 * torso) + _apply(trunk_rot, np.array([-(0.07 * s.build * H + 0.09 * size), 0, 0]))
+            parts.ellipsoid(c, trunk_rot, np.array([0.1, 0.15, 0.2]) * size)
+        elif s.bag == "shoulder":
+            i = 0 if s.bag_side > 0 else 1
+            swing = _rot_y(0.15 * np.sin(2 * np.pi * phase))
+            c = root + _apply(heading, np.array([0.0, side[i] * (hip_half + 0.08), 0.0])) + np.array([0, 0, 0.02 * H])
+            parts.ellipsoid(c, heading @ swing, np.array([0.07, 0.05, 0.14]) * size * np.array([1.6, 1, 1]))
+            other = up(torso - 0.02 * H) + _apply(trunk_rot, np.array([0.0, -side[i] * shoulder_half * 0.8, 0.0]))
+            parts.capsule(other, c, 0.02, 0.02)
+        else:
+            i = 0 if s.bag_side > 0 else 1
+            c = hands[i] + np.array([0.0, 0.0, -0.12 * size])
+            parts.ellipsoid(c, heading @ _rot_y(0.5 * (shoulder[i] - shoulder[i].mean())), np.array([0.14, 0.06, 0.12]) * size)
+
+    if w.shadow > 0:
+        # A flat blob on the floor between the feet, stretched towards a light behind the camera.
+        feet = (heels[0] + heels[1] + toes[0] + toes[1]) / 4 + root
+        feet[:, 2] = 0.0
+        r = np.array([0.35, 0.18, 0.002]) * w.shadow + np.array([0.12, 0.08, 0.0])
+        parts.ellipsoid(feet + np.array([0.05, 0.0, 0.0]), heading, r)
+    return parts
+
+
+@dataclass(frozen=True)
+class Camera:
+    """Pinhole camera: world -> pixel."""
+
+    rot: np.ndarray  # [3, 3] rows: image right, image down, viewing direction
+    pos: np.ndarray  # [3]
+    focal: float
+    cx: float = WIDTH / 2
+    cy: float = HEIGHT / 2
+
+    @staticmethod
+    def at_view(view_deg: float, w: Walk) -> Camera:
+        """The camera at azimuth ``view_deg``: 0 = in front of the walker, 90 = its right, 180 = behind."""
+        a = np.radians(view_deg)
+        pos = np.array([w.cam_dist * np.cos(a), -w.cam_dist * np.sin(a), w.cam_height])
+        target = np.array([0.0, w.lateral, 0.85])
+        fwd = target - pos
+        fwd /= np.linalg.norm(fwd)
+        right = np.cross(fwd, [0.0, 0.0, 1.0])
+        right /= np.linalg.norm(right)
+        down = np.cross(fwd, right)
+        return Camera(np.stack([right, down, fwd]), pos, w.focal)
+
+    def matrix(self) -> np.ndarray:
+        """The 3x4 projection ``K [R | -R c]``."""
+        k = np.array([[self.focal, 0, self.cx], [0, self.focal, self.cy], [0, 0, 1.0]])
+        return k @ np.concatenate([self.rot, -(self.rot @ self.pos)[:, None]], 1)
+
+
+def _capsule_outlines(parts: Parts, cam: Camera) -> np.ndarray:
+    """Projected capsule outlines, ``[T, n_caps, 2 * OUTLINE_POINTS, 2]`` pixels."""
+    a = np.stack([c[0] for c in parts.caps], 1)  # [T, n, 3]
+    b = np.stack([c[1] for c in parts.caps], 1)
+    ra = np.array([c[2] for c in parts.caps])
+    rb = np.array([c[3] for c in parts.caps])
+
+    def project(p):
+        q = (p - cam.pos) @ cam.rot.T
+        z = np.maximum(q[..., 2], 1e-3)
+        return cam.focal * q[..., :2] / z[..., None] + [cam.cx, cam.cy], z
+
+    pa, za = project(a)
+    pb, zb = project(b)
+    qa, qb = cam.focal * ra / za, cam.focal * rb / zb
+    d = pb - pa
+    length = np.maximum(np.linalg.norm(d, axis=-1), 1e-6)
+    phi = np.arctan2(d[..., 1], d[..., 0])
+    # The hull's tangent points sit at +-psi from the axis, cos(psi) = (qa - qb) / length.
+    psi = np.arccos(np.clip((qa - qb) / length, -1.0, 1.0))
+    s = np.linspace(0.0, 1.0, OUTLINE_POINTS)
+    ang_a = (phi + psi)[..., None] + s * (2 * np.pi - 2 * psi)[..., None]
+    ang_b = (phi - psi)[..., None] + s * (2 * psi)[..., None]
+    arc_a = pa[..., None, :] + qa[..., None, None] * np.stack([np.cos(ang_a), np.sin(ang_a)], -1)
+    arc_b = pb[..., None, :] + qb[..., None, None] * np.stack([np.cos(ang_b), np.sin(ang_b)], -1)
+    return np.concatenate([arc_a, arc_b], axis=-2)
+
+
+def _ellipsoid_outlines(parts: Parts, cam: Camera) -> np.ndarray:
+    """Projected ellipsoid outlines via the dual quadric, ``[T, n_ell, OUTLINE_POINTS * 2, 2]``."""
+    c = np.stack([e[0] for e in parts.ells], 1)  # [T, n, 3]
+    rot = np.stack([e[1] for e in parts.ells], 1)  # [T, n, 3, 3]
+    r2 = np.stack([e[2] for e in parts.ells]) ** 2  # [n, 3]
+    T, n = c.shape[:2]
+    q = np.zeros((T, n, 4, 4))
+    q[..., :3, :3] = np.einsum("tnij,nj,tnkj->tnik", rot, r2, rot) - c[..., :, None] * c[..., None, :]
+    q[..., :3, 3] = -c
+    q[..., 3, :3] = -c
+    q[..., 3, 3] = -1.0
+    p = cam.matrix()
+    dual = np.einsum("ij,tnjk,lk->tnil", p, q, p)  # [T, n, 3, 3], the outline's dual conic
+    dual = dual / -dual[..., 2:3, 2:3]
+    centre = -dual[..., :2, 2]
+    shape = dual[..., :2, :2] + centre[..., :, None] * centre[..., None, :]
+    shape = shape + np.eye(2) * 1e-3  # a floor blob seen edge-on is nearly degenerate
+    chol = np.linalg.cholesky(shape)
+    ang = np.linspace(0.0, 2 * np.pi, 2 * OUTLINE_POINTS, endpoint=False)
+    circle = np.stack([np.cos(ang), np.sin(ang)], -1)  # [k, 2]
+    return centre[..., None, :] + np.einsum("tnij,kj->tnki", chol, circle)
+
+
+def rasterise(parts: Parts, cam: Camera) -> np.ndarray:
+    """Fill every part's projected outline: uint8 ``[T, HEIGHT, WIDTH]`` with values 0 / 255."""
+    outlines = np.concatenate([_capsule_outlines(parts, cam), _ellipsoid_outlines(parts, cam)], 1)
+    fixed = np.round(outlines * (1 << _SHIFT)).astype(np.int32)
+    frames = np.zeros((parts.t, HEIGHT, WIDTH), dtype=np.uint8)
+    for t in range(parts.t):
+        img = frames[t]
+        for poly in fixed[t]:
+            cv2.fillConvexPoly(img, poly, 255, cv2.LINE_8, _SHIFT)
+    return frames
+
+
+_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+
+def segmentation_noise(frames: np.ndarray, rng: np.random.Generator, level: float) -> None:
+    """Make clean silhouettes look like background subtraction, in place.
+
+    Ragged edges (boundary pixels flipped at random, in small clumps), holes where clothing matched
+    the background, the occasional broken frame (a band of the body missing) and blank frame.
+    Work is limited to each frame's bounding box, which keeps it cheap.
+    """
+    if level <= 0:
+        return
+    T = len(frames)
+    flip_p = min(0.45, 0.22 * level)
+    for t in range(T):
+        img = frames[t]
+        rows = np.flatnonzero(img.max(axis=1))
+        if rows.size == 0:
+            continue
+        cols = np.flatnonzero(img[rows[0] : rows[-1] + 1].max(axis=0))
+        y0, y1 = max(rows[0] - 2, 0), min(rows[-1] + 3, HEIGHT)
+        x0, x1 = max(cols[0] - 2, 0), min(cols[-1] + 3, WIDTH)
+        crop = img[y0:y1, x0:x1]
+        band = cv2.morphologyEx(crop, cv2.MORPH_GRADIENT, _KERNEL)
+        # Clumpy noise: random values on a half-resolution grid, upsampled.
+        h2, w2 = (y1 - y0 + 1) // 2, (x1 - x0 + 1) // 2
+        coarse = rng.random((h2, w2)) < flip_p
+        flip = np.repeat(np.repeat(coarse, 2, 0), 2, 1)[: y1 - y0, : x1 - x0]
+        crop[(band > 0) & flip] ^= 255
+        if rng.random() < 0.12 * level:
+            # A hole: an ellipse inside the body where the segmentation missed.
+            n = int(rng.integers(1, 3))
+            for _ in range(n):
+                cy = int(rng.integers(y0, y1))
+                cx = int(rng.integers(x0, x1))
+                ax = (int(rng.integers(2, 5 + 3 * level)), int(rng.integers(2, 7 + 4 * level)))
+                cv2.ellipse(img, (cx, cy), ax, float(rng.uniform(0, 180)), 0, 360, 0, -1)
+    # Whole-frame failures: a few per sequence at most.
+    if rng.random() < 0.25 * level:
+        t = int(rng.integers(T))
+        frames[t] = 0
+    if rng.random() < 0.3 * level:
+        t = int(rng.integers(T))
+        rows = np.flatnonzero(frames[t].max(axis=1))
+        if rows.size > 10:
+            # A band across the body lost (e.g. trousers the colour of the wall).
+            a = int(rng.integers(rows[0], rows[-1]))
+            frames[t, a : a + int(rng.integers(5, 25))] = 0

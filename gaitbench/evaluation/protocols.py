@@ -97,6 +97,11 @@ def evaluate(
             raise GaitbenchError(f"protocol {protocol} takes no option {sorted(unknown)}: remove it")
         return _view_protocol(emb_set, protocol, metric, device, bool(options.get("drop_missing", False)))
     unknown = set(options) - {"probe_keys"}
+    if "drop_missing" in unknown:
+        raise GaitbenchError(
+            f"--drop-missing is an OU-MVLP / CASIA-B option; {protocol} always skips probes "
+            "without a true match in mAP / mINP: remove it"
+        )
     if unknown:
         raise GaitbenchError(f"protocol {protocol} takes no option {sorted(unknown)}: remove it")
     return _real_scene(emb_set, protocol, metric, device, options.get("probe_keys"))

@@ -1,0 +1,104 @@
+"""``gaitbench evaluate``: a run folder, a checkpoint or an embeddings file -> the protocol's figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from gaitbench.cli._app import command, console
+from gaitbench.errors import GaitbenchError
+
+
+def _progress_factory(progress: Progress):
+    def make(description: str, total: int):
+        task = progress.add_task(description, total=total)
+        return lambda n: progress.advance(task, n)
+
+    return make
+
+
+def _fmt(x, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _print_result(ev) -> None:
+    result = ev.result
+    table = Table(title=f"{result.label} ({result.metric})", title_justify="left")
+    if result.rank1_matrix:
+        table.add_column("probe", no_wrap=True)
+        for v in result.views:
+            table.add_column(v, justify="right")
+        table.add_column("mean", justify="right", style="bold")
+        for cond, m in result.metrics.items():
+            per = m["rank1_per_view"]
+            # One decimal per view, as papers print them; the mean keeps two.
+            table.add_row(cond, *[_fmt(per[v], 1) for v in result.views], _fmt(m["rank1"]))
+    else:
+        for key in result.metrics:
+            table.add_column(key, justify="right")
+        table.add_row(*[_fmt(v) for v in result.metrics.values()])
+    console.print(table)
+    if ev.results_path:
+        console.print(f"results: {ev.results_path}")
+
+
+@command("evaluate")
+def evaluate_cmd(
+    target: Optional[Path] = typer.Argument(
+        None, help="Run folder (uses checkpoints/last.pt) or checkpoint file (gaitbench or published)."
+    ),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Store to extract from (default: data/<dataset>-64.h5)."),
+    protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="casia-b, oumvlp, grew or gait3d (default: the dataset's)."),
+    metric: str = typer.Option("euc", "--metric", help="euc (per-part Euclidean, averaged) or cos."),
+    model: Optional[str] = typer.Option(None, "--model", help="Published checkpoint: the registered model name (e.g. hstl)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="Published checkpoint: its dataset (e.g. casia-b)."),
+    partition: Optional[str] = typer.Option(None, "--partition", help="official, ratio:F or a JSON file (default: the run's)."),
+    embeddings: Optional[Path] = typer.Option(None, "--embeddings", help="Evaluate a saved embeddings file instead of a model."),
+    drop_missing: bool = typer.Option(
+        False, "--drop-missing", help="OU-MVLP variant: leave out probes whose subject is absent from a gallery view (default: count them as misses, as the reference)."
+    ),
+    submission: Optional[Path] = typer.Option(None, "--submission", help="GREW: write the official server's CSV (probe id + top-20 subject ids) here."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, mps ..."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Sequences per forward pass (equal lengths are batched together)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for embeddings and results (default: the run folder)."),
+    as_json: bool = typer.Option(False, "--json", help="Print only the results JSON on stdout."),
+) -> None:
+    """Extract test-set embeddings, run the dataset's protocol, print the figures, write results JSON.
+
+    Examples:
+
+        gaitbench evaluate runs/hstl
+        gaitbench evaluate HSTL-90000.pt --model hstl --dataset casia-b --data data/casia-b-64.h5
+        gaitbench evaluate --embeddings runs/hstl/embeddings-casia-b.h5 --protocol casia-b --json
+        gaitbench evaluate runs/hstl-grew --protocol grew --submission grew.csv
+    """
+    from gaitbench.evaluation.api import evaluate_file, evaluate_target
+
+    if embeddings is not None:
+        if target is not None:
+            raise GaitbenchError("pass either a run folder / checkpoint or --embeddings FILE, not both")
+        ev = evaluate_file(embeddings, protocol, metric, device, drop_missing, submission)
+    elif target is None:
+        raise GaitbenchError("nothing to evaluate: pass a run folder, a checkpoint or --embeddings FILE")
+    else:
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console, transient=True, disable=as_json,
+        ) as progress:
+            ev = evaluate_target(
+                target, data=data, protocol=protocol, metric=metric, model_name=model, dataset=dataset,
+                partition=partition, device=device, batch_size=batch_size, drop_missing=drop_missing,
+                submission=submission, out_dir=out_dir, progress=_progress_factory(progress),
+            )
+    if as_json:
+        print(json.dumps(ev.results, indent=1))
+        return
+    if ev.submission_path:
+        console.print(f"GREW submission: {ev.submission_path}")
+    if ev.result is not None:
+        _print_result(ev)

@@ -1,0 +1,241 @@
+"""Evaluation entry points: a model on a store (training's periodic hook), and a run folder or a
+checkpoint end to end (``gaitbench evaluate``): load, extract, save embeddings, run the protocol,
+write results JSON."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from gaitbench.errors import GaitbenchError
+from gaitbench.evaluation.embeddings import EmbeddingSet, load_embeddings, save_embeddings
+from gaitbench.evaluation.extract import extract_embeddings
+from gaitbench.evaluation.protocols import ProtocolResult, evaluate, grew_submission, protocol_name
+from gaitbench.evaluation.results import build_results, write_results
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def test_indices(store, partition) -> np.ndarray:
+    """Store rows whose subject is in ``partition.test``."""
+    test = set(partition.test)
+    idx = np.flatnonzero(store.index["subject"].astype(str).isin(test).to_numpy())
+    if len(idx) == 0:
+        raise GaitbenchError(
+            f"store {store.path} has no sequence of the {len(test)} test subjects: "
+            "check --data and the partition"
+        )
+    return idx
+
+
+def mark_roles(emb_set: EmbeddingSet, protocol: str, partition) -> EmbeddingSet:
+    """Set the ``role`` column the real-scene protocols use: Gait3D from the partition's official
+    probe list ("subject-condition-view" keys); GREW keeps its condition-based split."""
+    if protocol == "gait3d" and getattr(partition, "probe", None):
+        keys = [f"{s}-{c}-{v}" for s, c, v in zip(emb_set.subject, emb_set.condition, emb_set.view)]
+        probe = np.isin(keys, list(partition.probe))
+        emb_set.role = np.where(probe, "probe", "gallery").astype(object)
+    return emb_set
+
+
+def extract_test_set(
+    model: nn.Module,
+    store,
+    partition,
+    protocol: str,
+    device: str = "cpu",
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
+) -> EmbeddingSet:
+    """Embeddings of the test split, with roles marked for ``protocol``."""
+    emb = extract_embeddings(model, store, test_indices(store, partition), device, batch_size, progress=progress)
+    return mark_roles(emb, protocol_name(protocol), partition)
+
+
+def evaluate_model(
+    model: nn.Module, store, partition, protocol: str, metric: str = "euc", device: str = "cpu"
+) -> dict:
+    """Extract the test split and run ``protocol``: the results-JSON ``metrics`` dict (percent)."""
+    emb = extract_test_set(model, store, partition, protocol, device)
+    return evaluate(emb, protocol, metric, device).metrics
+
+
+@dataclass
+class Evaluation:
+    """What ``gaitbench evaluate`` produced."""
+
+    result: ProtocolResult
+    results: dict
+    results_path: Path | None
+    embeddings_path: Path | None
+    submission_path: Path | None = None
+
+
+def _load_checkpoint(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise GaitbenchError(f"checkpoint {path} not found: train a model first (`gaitbench train`)") from None
+    except Exception as exc:  # a truncated or foreign file: name it, don't dump a pickle trace
+        raise GaitbenchError(f"cannot load checkpoint {path} ({type(exc).__name__}): is it a torch checkpoint?") from None
+
+
+def load_model_for_evaluation(
+    target: str | os.PathLike, model_name: str | None = None, dataset: str | None = None
+) -> tuple[nn.Module, dict]:
+    """A run folder or checkpoint -> (model in eval mode, info dict with model, model_args,
+    dataset, checkpoint, iteration, config, run_dir)."""
+    from gaitbench import models
+
+    target = Path(target)
+    run_dir = None
+    if target.is_dir():
+        run_dir = target
+        target = target / "checkpoints" / "last.pt"
+        if not target.is_file():
+            raise GaitbenchError(
+                f"run folder {run_dir} has no checkpoints/last.pt: train it first or pass a checkpoint file"
+            )
+    elif not target.is_file():
+        raise GaitbenchError(f"{target} is neither a run folder nor a checkpoint file: check the path")
+    ckpt = _load_checkpoint(target)
+    if isinstance(ckpt, dict) and "model_name" in ckpt:
+        model = models.build_from_checkpoint(ckpt)
+        args = dict(ckpt.get("model_args", {}))
+        info = {
+            "model": ckpt["model_name"],
+            "model_args": args,
+            "dataset": dataset or args.get("dataset") or (ckpt.get("config") or {}).get("dataset"),
+            "iteration": ckpt.get("iteration"),
+            "config": ckpt.get("config"),
+        }
+    else:
+        if not model_name or not dataset:
+            raise GaitbenchError(
+                f"{target} is not a gaitbench checkpoint: for a published checkpoint pass "
+                "--model (e.g. hstl) and --dataset (e.g. casia-b)"
+            )
+        model = models.load_published(target, model_name, dataset)
+        info = {
+            "model": model_name,
+            "model_args": {"dataset": dataset},
+            "dataset": dataset,
+            "iteration": ckpt.get("iteration") if isinstance(ckpt, dict) else None,
+            "config": None,
+        }
+    if not info["dataset"]:
+        raise GaitbenchError(f"checkpoint {target} does not say its dataset: pass --dataset")
+    info.update(checkpoint=str(target), run_dir=run_dir)
+    return model.eval(), info
+
+
+def evaluate_target(
+    target: str | os.PathLike,
+    *,
+    data: str | os.PathLike | None = None,
+    protocol: str | None = None,
+    metric: str = "euc",
+    model_name: str | None = None,
+    dataset: str | None = None,
+    partition: str | None = None,
+    device: str = "cpu",
+    batch_size: int = 16,
+    drop_missing: bool = False,
+    submission: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
+    progress: ProgressFactory | None = None,
+) -> Evaluation:
+    """``gaitbench evaluate RUN_DIR_OR_CHECKPOINT``: extract the test split of the store, save the
+    embeddings file (in the run folder, or ``out_dir``), run the protocol, write results JSON."""
+    from gaitbench.data.partitions import resolve_partition
+    from gaitbench.data.store import Store
+    from gaitbench.paths import default_store
+
+    model, info = load_model_for_evaluation(target, model_name, dataset)
+    ds = str(info["dataset"])
+    protocol = protocol_name(protocol or ds)
+    config = info.get("config") or {}
+    store_path = Path(data) if data else default_store(ds)
+    if not store_path.is_file():
+        raise GaitbenchError(f"store {store_path} not found: pass --data or run `gaitbench prep {ds}`")
+    store = Store(store_path)
+    spec = partition or (config.get("data") or {}).get("partition") or "official"
+    part = resolve_partition(spec, store.dataset, store.subjects(), getattr(store, "partition", None))
+    test = test_indices(store, part)
+    tick = progress("extracting embeddings", len(test)) if progress else None
+    emb = extract_embeddings(model, store, test, device, batch_size, progress=tick)
+    emb = mark_roles(emb, protocol, part)
+    emb.attrs.update(model=info["model"], dataset=ds, checkpoint=info["checkpoint"])
+
+    out = Path(out_dir) if out_dir else (info["run_dir"] or Path(info["checkpoint"]).parent)
+    emb_path = save_embeddings(out / f"embeddings-{protocol}.h5", emb)
+    sub_path = grew_submission(emb, submission, metric, device) if submission else None
+    if submission and protocol == "grew" and not _has_local_probes(emb):
+        # GREW's official probes carry no labels: the CSV is the only result.
+        return Evaluation(None, {}, None, emb_path, sub_path)
+    result = evaluate(emb, protocol, metric, device, **_options(drop_missing))
+    results = build_results(
+        result,
+        model=info["model"],
+        dataset=ds,
+        model_args=info["model_args"],
+        checkpoint=info["checkpoint"],
+        iteration=info["iteration"],
+        config=config,
+        embeddings=str(emb_path),
+    )
+    suffix = "-drop-missing" if drop_missing else ""
+    res_path = write_results(out / f"results-{protocol}{suffix}.json", results)
+    return Evaluation(result, results, res_path, emb_path, sub_path)
+
+
+def _options(drop_missing: bool) -> dict:
+    # Only passed when asked for: a real-scene protocol then rejects it instead of ignoring it.
+    return {"drop_missing": True} if drop_missing else {}
+
+
+def _dataset_name(ds: str) -> str:
+    try:
+        return protocol_name(ds)
+    except GaitbenchError:
+        return ds
+
+
+def _has_local_probes(emb: EmbeddingSet) -> bool:
+    if emb.role is not None:
+        return bool((emb.role == "probe").any())
+    return bool((emb.condition == "02").any())
+
+
+def evaluate_file(
+    path: str | os.PathLike,
+    protocol: str | None = None,
+    metric: str = "euc",
+    device: str = "cpu",
+    drop_missing: bool = False,
+    submission: str | os.PathLike | None = None,
+) -> Evaluation:
+    """``gaitbench evaluate --embeddings FILE``: the protocol on a saved embeddings file."""
+    emb = load_embeddings(path)
+    ds = emb.dataset or (protocol or "")
+    if not protocol and not ds:
+        raise GaitbenchError(f"{path} does not name its dataset: pass --protocol")
+    protocol = protocol_name(protocol or ds)
+    sub_path = grew_submission(emb, submission, metric, device) if submission else None
+    if submission and protocol == "grew" and not _has_local_probes(emb):
+        return Evaluation(None, {}, None, Path(path), sub_path)
+    result = evaluate(emb, protocol, metric, device, **_options(drop_missing))
+    results = build_results(
+        result,
+        model=emb.attrs.get("model"),
+        dataset=_dataset_name(ds) if ds else protocol,
+        checkpoint=emb.attrs.get("checkpoint"),
+        embeddings=str(path),
+    )
+    return Evaluation(result, results, None, Path(path), sub_path)

@@ -28,12 +28,14 @@ def _fmt(x, digits: int = 2) -> str:
 
 def _print_result(ev) -> None:
     result = ev.result
-    table = Table(title=f"{result.label} ({result.metric})", title_justify="left")
+    # No vertical rules: 11 views + mean must fit an 80-column terminal.
+    console.print(f"[bold]{result.label}[/] (distance: {result.metric})")
+    table = Table(box=None, pad_edge=False, header_style="bold underline")
     if result.rank1_matrix:
         table.add_column("probe", no_wrap=True)
         for v in result.views:
-            table.add_column(v, justify="right")
-        table.add_column("mean", justify="right", style="bold")
+            table.add_column(v, justify="right", no_wrap=True, min_width=4)
+        table.add_column("mean", justify="right", style="bold", no_wrap=True, min_width=5)
         for cond, m in result.metrics.items():
             per = m["rank1_per_view"]
             # One decimal per view, as papers print them; the mean keeps two.

@@ -145,8 +145,9 @@ class GaitPart(nn.Module):
         channels = stages[-1][-1]
         self.backbone = _backbone(stages, halving)
         self.hpp = HorizontalPoolingPyramid((parts,))
-        self.tfa = TemporalFeatureAggregator(channels, parts)
+        # head before tfa: the reference's declaration order, so state dicts list alike
         self.head = SeparateFCs(parts, channels, embed_dim)
+        self.tfa = TemporalFeatureAggregator(channels, parts)
         self.num_classes = num_classes
         for m in self.modules():
             if isinstance(m, (nn.Conv1d, nn.Conv2d)):  # OpenGait's initialisation (FACTS 2.1)

@@ -1,0 +1,151 @@
+"""Paper figures from results JSON (and a run's metrics log), PNG and PDF, with matplotlib:
+rank-1 per probe view, accuracy against GFLOPs, training curves."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from gaitbench.reporting.tables import DATASET_NAMES, _labels  # noqa: E402
+
+
+def _save(fig, out_dir: Path, stem: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "pdf"):
+        p = out_dir / f"{stem}.{ext}"
+        fig.savefig(p, dpi=150, bbox_inches="tight")
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
+def plot_per_view(results: list[dict], out_dir: Path, published: dict | None = None,
+                  protocol: str = "casia-b") -> list[Path]:
+    """Rank-1 per probe view: one panel per condition, one line per model (published dashed)."""
+    ours = [(lab, r) for lab, r in zip(_labels(results), results) if r["protocol"] == protocol]
+    if not ours:
+        return []
+    conds = list(dict.fromkeys(c for _, r in ours for c in r["metrics"]))
+    fig, axes = plt.subplots(1, len(conds), figsize=(4.2 * len(conds), 3.4), squeeze=False, sharey=True)
+    for ax, cond in zip(axes[0], conds):
+        for lab, r in ours:
+            per = r["metrics"].get(cond, {}).get("rank1_per_view")
+            if per:
+                xs = [float(v) for v in per]
+                ax.plot(xs, [math.nan if y is None else y for y in per.values()], marker="o", ms=3, label=lab)
+        for p in (published or {}).get("results", []):
+            pv = p.get("per_view") or {}
+            if p["dataset"] == protocol and cond in pv:
+                ax.plot([float(v) for v in pv["views"]], pv[cond], ls="--", marker="x", ms=3,
+                        label=f"{p['model']} (published)")
+        ax.set_title(f"{DATASET_NAMES[protocol]} {cond}")
+        ax.set_xlabel("probe view (degrees)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("rank-1 (%), identical views excluded")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    return _save(fig, out_dir, f"rank1_per_view_{protocol}")
+
+
+def _headline(protocol: str, metrics: dict) -> float | None:
+    """One accuracy per result: CASIA-B the mean of NM/BG/CL rank-1, the others rank-1."""
+    if protocol in ("casia-b", "oumvlp"):
+        vals = [m.get("rank1") if isinstance(m, dict) else m for m in metrics.values()]
+        vals = [v for v in vals if v is not None]
+        return sum(vals) / len(vals) if vals else None
+    return metrics.get("rank1")
+
+
+def plot_accuracy_vs_flops(results: list[dict], out_dir: Path, published: dict | None = None) -> list[Path]:
+    """Accuracy against GFLOPs per dataset; marker area proportional to parameters."""
+    protocols = list(dict.fromkeys(r["protocol"] for r in results))
+    fig, axes = plt.subplots(1, len(protocols), figsize=(4.6 * len(protocols), 3.6), squeeze=False)
+    comp = (published or {}).get("complexity") or {}
+    for ax, proto in zip(axes[0], protocols):
+        for lab, r in zip(_labels(results), results):
+            acc = _headline(proto, r["metrics"]) if r["protocol"] == proto else None
+            if acc is None or not r.get("flops"):
+                continue
+            ax.scatter(r["flops"] / 1e9, acc, s=_area(r.get("params")), alpha=0.7)
+            ax.annotate(lab, (r["flops"] / 1e9, acc), fontsize=7, xytext=(4, 4), textcoords="offset points")
+        for p in (published or {}).get("results", []):
+            c = comp.get(p["model"])
+            acc = _headline(proto, p["metrics"]) if p["dataset"] == proto else None
+            if c is None or acc is None:
+                continue
+            ax.scatter(c["flops"] / 1e9, acc, s=_area(c["params"]), facecolors="none", edgecolors="grey")
+            ax.annotate(f"{p['model']} (pub.)", (c["flops"] / 1e9, acc), fontsize=7, color="grey",
+                        xytext=(4, -8), textcoords="offset points")
+        ax.set_xlabel("GFLOPs (fvcore, 30 x 64 x 44, 1 MAC = 1 FLOP)")
+        ax.set_ylabel("mean rank-1 (%)" if proto == "casia-b" else "rank-1 (%)")
+        ax.set_title(f"{DATASET_NAMES.get(proto, proto)}: accuracy vs compute (marker area = params)")
+        ax.title.set_fontsize(9)
+        ax.grid(alpha=0.3)
+    return _save(fig, out_dir, "accuracy_vs_gflops")
+
+
+def _area(params: float | None) -> float:
+    return 20.0 + 40.0 * (params or 0) / 1e6
+
+
+def run_metrics_log(result: dict) -> Path | None:
+    """The ``metrics.jsonl`` of the run a result came from (next to its results JSON or two
+    levels above its checkpoint), if there is one."""
+    candidates = []
+    if "_path" in result:
+        candidates.append(Path(result["_path"]).parent / "metrics.jsonl")
+    if result.get("checkpoint"):
+        candidates.append(Path(result["checkpoint"]).parent.parent / "metrics.jsonl")
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def read_metrics_log(path: Path) -> list[dict]:
+    rows = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut off by an interrupted run
+    return rows
+
+
+def plot_training_curves(results: list[dict], out_dir: Path) -> list[Path]:
+    """Loss and every other numeric series of each run's metrics log against the iteration."""
+    logs = {}
+    for lab, r in zip(_labels(results), results):
+        log = run_metrics_log(r)
+        if log is not None and log not in logs.values():
+            logs[lab] = log
+    series: dict[str, dict[str, tuple[list, list]]] = {}
+    for lab, log in logs.items():
+        for row in read_metrics_log(log):
+            it = row.get("iteration", row.get("step", row.get("iter")))
+            if it is None:
+                continue
+            for k, v in row.items():
+                if k in ("iteration", "step", "iter", "time", "epoch") or isinstance(v, bool):
+                    continue
+                if isinstance(v, (int, float)) and math.isfinite(v):
+                    xs, ys = series.setdefault(k, {}).setdefault(lab, ([], []))
+                    xs.append(it)
+                    ys.append(v)
+    if not series:
+        return []
+    keys = sorted(series, key=lambda k: (not k.startswith("loss"), k))[:6]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.0 * len(keys), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], keys):
+        for lab, (xs, ys) in series[key].items():
+            ax.plot(xs, ys, label=lab, lw=1.2)
+        ax.set_title(key, fontsize=9)
+        ax.set_xlabel("iteration")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    return _save(fig, out_dir, "training_curves")

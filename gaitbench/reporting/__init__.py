@@ -1,0 +1,1 @@
+"""Reporting: tables, plots and complexity counts from results JSON."""

@@ -17,6 +17,7 @@ from gaitbench.models.gaitpart import PUBLISHED_NAMES, FocalConv2d, TemporalFeat
 NAME = "gaitpart"
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "reference"
+CLIP = "clip_1x37x64x44.npy"  # uint8 0/1: used as is, not divided by 255 (fixture README)
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,8 @@ def _one_thread():
 
 def reference_name(ours: str) -> str:
     """Our state-dict name -> the reference's, by the longest matching prefix of the table."""
-    prefix, ref = max((p for p in PUBLISHED_NAMES if ours.startswith(p[0])), key=lambda p: len(p[0]))
+    matches = [p for p in PUBLISHED_NAMES if ours.startswith(p[0])]
+    prefix, ref = max(matches, key=lambda p: len(p[0]))
     return ref + ours[len(prefix):]
 
 
@@ -40,7 +42,8 @@ def reference_entries(variant: str) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def fidelity_checkpoint(variant: str) -> Path:
-    roots = [os.environ.get("GAITBENCH_FIXTURES"), Path(__file__).parents[2] / "shared" / "fixtures"]
+    shared = Path(__file__).parents[2] / "shared" / "fixtures"
+    roots = [os.environ.get("GAITBENCH_FIXTURES"), shared]
     for root in roots:
         if root and (Path(root) / "fidelity" / f"{variant}.pt").is_file():
             return Path(root) / "fidelity" / f"{variant}.pt"
@@ -146,7 +149,8 @@ def test_params_and_flops_equal_reference():
 
 @pytest.mark.parametrize(("dataset", "params"), [("oumvlp", 4_841_248), ("grew", 4_841_248)])
 def test_other_dataset_variants(dataset, params):
-    # OU-MVLP / GREW: BC-32 BC-32 M BC-64 BC-64 M FC-128-3 FC-128-3 FC-256-3 FC-256-3, FC 256 -> 256.
+    # OU-MVLP / GREW: BC-32 BC-32 M BC-64 BC-64 M FC-128-3 FC-128-3 FC-256-3 FC-256-3,
+    # FC 256 -> 256.
     assert get_entry(NAME).published
     model = create(NAME, dataset=dataset)
     assert sum(p.numel() for p in model.parameters()) == params
@@ -157,7 +161,7 @@ def test_fidelity_with_reference_checkpoint():
     model = create(NAME)
     ours = {reference_name(k): k for k in model.state_dict()}
     model.load_state_dict({ours[k]: v for k, v in ckpt.items()}, strict=True)
-    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy").astype(np.float32))
+    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / CLIP).astype(np.float32))
     with torch.no_grad():
         emb = model.eval()(clip).embeddings.numpy()
     ref = np.load(FIXTURES / "fidelity" / "gaitpart_casia-b_embeddings.npy")
@@ -171,7 +175,7 @@ def test_load_published_reproduces_embeddings():
                                     reason="gaitbench.models.published not landed yet")
     model = published.load_published(path, NAME, "casia-b")
     assert not model.training
-    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy").astype(np.float32))
+    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / CLIP).astype(np.float32))
     with torch.no_grad():
         emb = model(clip).embeddings.numpy()
     ref = np.load(FIXTURES / "fidelity" / "gaitpart_casia-b_embeddings.npy")

@@ -17,6 +17,7 @@ from gaitbench.models.gaitset import PUBLISHED_NAMES
 NAME = "gaitset"
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = FIXTURES / "reference"
+CLIP = "clip_1x37x64x44.npy"  # uint8 0/1: used as is, not divided by 255 (fixture README)
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,8 @@ def _one_thread():
 
 def reference_name(ours: str) -> str:
     """Our state-dict name -> the reference's, by the longest matching prefix of the table."""
-    prefix, ref = max((p for p in PUBLISHED_NAMES if ours.startswith(p[0])), key=lambda p: len(p[0]))
+    matches = [p for p in PUBLISHED_NAMES if ours.startswith(p[0])]
+    prefix, ref = max(matches, key=lambda p: len(p[0]))
     return ref + ours[len(prefix):]
 
 
@@ -40,7 +42,8 @@ def reference_entries(variant: str) -> list[tuple[str, tuple[int, ...]]]:
 
 
 def fidelity_checkpoint(variant: str) -> Path:
-    roots = [os.environ.get("GAITBENCH_FIXTURES"), Path(__file__).parents[2] / "shared" / "fixtures"]
+    shared = Path(__file__).parents[2] / "shared" / "fixtures"
+    roots = [os.environ.get("GAITBENCH_FIXTURES"), shared]
     for root in roots:
         if root and (Path(root) / "fidelity" / f"{variant}.pt").is_file():
             return Path(root) / "fidelity" / f"{variant}.pt"
@@ -61,7 +64,8 @@ def test_tiny_forward_backward_shapes():
     out.embeddings.square().mean().backward()
     grads = [p.grad for p in model.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
-    assert model.head.fc_bin.grad.abs().sum() > 0 and model.set_block1[0].weight.grad.abs().sum() > 0
+    assert model.head.fc_bin.grad.abs().sum() > 0
+    assert model.set_block1[0].weight.grad.abs().sum() > 0
 
 
 def test_set_is_order_free():
@@ -70,7 +74,8 @@ def test_set_is_order_free():
     sils = tiny_sils(1, 7)
     with torch.no_grad():
         a = model(sils).embeddings
-        b = model(sils[:, torch.randperm(7, generator=torch.Generator().manual_seed(1))]).embeddings
+        order = torch.randperm(7, generator=torch.Generator().manual_seed(1))
+        b = model(sils[:, order]).embeddings
     torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
@@ -130,7 +135,7 @@ def test_fidelity_with_reference_checkpoint():
     model = create(NAME)
     ours = {reference_name(k): k for k in model.state_dict()}
     model.load_state_dict({ours[k]: v for k, v in ckpt.items()}, strict=True)
-    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy").astype(np.float32))
+    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / CLIP).astype(np.float32))
     with torch.no_grad():
         emb = model.eval()(clip).embeddings.numpy()
     ref = np.load(FIXTURES / "fidelity" / "gaitset_casia-b_embeddings.npy")
@@ -144,7 +149,7 @@ def test_load_published_reproduces_embeddings():
                                     reason="gaitbench.models.published not landed yet")
     model = published.load_published(path, NAME, "casia-b")
     assert not model.training
-    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy").astype(np.float32))
+    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / CLIP).astype(np.float32))
     with torch.no_grad():
         emb = model(clip).embeddings.numpy()
     ref = np.load(FIXTURES / "fidelity" / "gaitset_casia-b_embeddings.npy")

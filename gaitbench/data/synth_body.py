@@ -288,8 +288,8 @@ def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard"
         elbow[i] = np.radians(8) + 0.0 * elbow[i]
     if carried and s.bag == "shoulder":
         i = 0 if s.bag_side > 0 else 1  # this hand holds the strap at the chest
-        shoulder[i] = np.radians(25) + 0.3 * (shoulder[i] - shoulder[i].mean())
-        elbow[i] = np.radians(95) + 0.0 * elbow[i]
+        shoulder[i] = np.radians(8) + 0.2 * (shoulder[i] - shoulder[i].mean())
+        elbow[i] = np.radians(105) + 0.0 * elbow[i]
 
     yaw = s.yaw_amp * amp * np.sin(2 * np.pi * (phase + 0.25))  # pelvis turns with the leading leg
     roll = np.radians(3) * amp * np.cos(4 * np.pi * phase)

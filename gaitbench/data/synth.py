@@ -1,0 +1,429 @@
+"""``gaitbench synth``: a synthetic, CASIA-B-shaped silhouette dataset.
+
+Every sequence is rendered from an articulated 3-D walker (`gaitbench.data.synth_body`) seen by a
+camera at one of the view azimuths, with CASIA-B's layout: ids 001..N, conditions nm-01..06,
+bg-01..02 (a carried backpack, shoulder bag or hand bag), cl-01..02 (a coat), views 000..180.
+
+* ``fmt="png"`` writes the raw tree ``OUT/<id>/<cond>/<view>/<id>-<cond>-<view>-<frame>.png``
+  (320x240, 0/255), the input of ``gaitbench prep casia-b``.
+* ``fmt="store"`` renders the same 320x240 frames in memory and aligns them with the same
+  `align_sequence` that prep uses, so the store equals ``prep`` of the PNG tree byte for byte
+  (PNG is lossless) without paying for PNG encoding and decoding.
+
+Determinism: each subject is drawn from ``(seed, subject)`` and each sequence from
+``(seed, subject, condition, view)``, so output bytes do not depend on the worker count or on
+which sequences are rendered; sequences are written in a fixed order.
+
+Difficulty (``--difficulty``) scales four things (see ``synth_body.DIFFICULTY``): ``people``, how
+far apart subjects' body shapes and gait styles are; ``within``, each person's sequence-to-sequence
+variation (speed, amplitudes, arm swing, lean, heading, camera distance/height/zoom); ``cover``,
+how much the bags and coats change the outline; ``noise``, segmentation noise (ragged edges,
+holes, broken and blank frames, shadow blobs).
+
+Calibration: rank-1 (%) of a nearest neighbour on gait energy images (GEI-NN: mean aligned
+64x44 silhouette per sequence, Euclidean distance), CASIA-B protocol (gallery nm-01..04; probes
+nm-05..06, bg-01..02, cl-01..02; identical views excluded; per-view averages), on the 50 test
+subjects 075..124 of seed 0, 11 views, ``--frames 60-100`` (``gaitbench.data.synth.calibrate``):
+
+    difficulty   NM     BG     CL     view 000 / 090 / 180 (NM)
+    easy         see CALIBRATION below (filled from measured runs)
+    standard
+    hard
+
+A GEI-NN is a weak baseline (on real CASIA-B it is far below GaitSet), so a learned model should
+land above these numbers, but not at 100 %.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from gaitbench.data import synth_body as body
+from gaitbench.data.align import align_sequence
+from gaitbench.errors import GaitbenchError
+
+CONDITIONS = tuple(f"nm-{i:02d}" for i in range(1, 7)) + ("bg-01", "bg-02", "cl-01", "cl-02")
+DEFAULT_VIEWS = tuple(range(0, 181, 18))
+DIFFICULTIES = tuple(body.DIFFICULTY)
+CASIA_B_SUBJECTS = 124
+TRAIN_FRACTION = 0.6
+
+# Measured GEI-NN rank-1 (%), filled in from `calibrate` runs; see the module docstring.
+CALIBRATION: dict[str, dict[str, float]] = {}
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    """What to render: subjects 1..``subjects``, ``views`` in degrees, frame count range."""
+
+    subjects: int = CASIA_B_SUBJECTS
+    views: tuple[int, ...] = DEFAULT_VIEWS
+    frames: tuple[int, int] = (60, 100)
+    size: int = 64
+    seed: int = 0
+    difficulty: str = "standard"
+
+    def __post_init__(self) -> None:
+        if self.subjects < 1:
+            raise GaitbenchError(f"--subjects must be at least 1, got {self.subjects}")
+        if not self.views:
+            raise GaitbenchError("--views is empty: give e.g. 0:180:18 or 0,90,180")
+        if any(not 0 <= v < 360 for v in self.views):
+            raise GaitbenchError(f"--views must lie in 0..359 degrees, got {list(self.views)}")
+        lo, hi = self.frames
+        if not 1 <= lo <= hi:
+            raise GaitbenchError(f"--frames must be LO-HI with 1 <= LO <= HI, got {lo}-{hi}")
+        if self.size < 8 or self.size % 2:
+            raise GaitbenchError(f"--size must be an even number >= 8, got {self.size}")
+        if self.difficulty not in body.DIFFICULTY:
+            raise GaitbenchError(
+                f"unknown difficulty {self.difficulty!r}: choose one of {', '.join(DIFFICULTIES)}"
+            )
+
+    @property
+    def id_width(self) -> int:
+        return max(3, len(str(self.subjects)))
+
+    def subject_id(self, subject: int) -> str:
+        return f"{subject:0{self.id_width}d}"
+
+    def sequences(self) -> list[tuple[int, str, int]]:
+        """Every (subject, condition, view) in writing order."""
+        return [
+            (s, c, v)
+            for s in range(1, self.subjects + 1)
+            for c in CONDITIONS
+            for v in self.views
+        ]
+
+    def partition(self) -> dict | None:
+        """The store's own split: None for 124 subjects (the official CASIA-B split applies)."""
+        if self.subjects == CASIA_B_SUBJECTS:
+            return None
+        ids = [self.subject_id(s) for s in range(1, self.subjects + 1)]
+        n_train = min(max(1, round(TRAIN_FRACTION * len(ids))), len(ids) - 1) if len(ids) > 1 else 1
+        return {"train": ids[:n_train], "test": ids[n_train:]}
+
+
+def parse_views(text: str) -> tuple[int, ...]:
+    """``"0:180:18"`` (start:stop:step, stop included) or ``"0,90,180"`` -> view degrees."""
+    try:
+        if ":" in text:
+            start, stop, step = (int(x) for x in text.split(":"))
+            if step <= 0:
+                raise ValueError
+            return tuple(range(start, stop + 1, step))
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise GaitbenchError(
+            f"--views {text!r} is not START:STOP:STEP or a comma list: use e.g. 0:180:18"
+        ) from None
+
+
+def parse_frames(text: str) -> tuple[int, int]:
+    """``"60-100"`` or ``"80"`` -> (low, high) frame counts."""
+    try:
+        lo, _, hi = text.partition("-")
+        return (int(lo), int(hi or lo))
+    except ValueError:
+        raise GaitbenchError(f"--frames {text!r} is not LO-HI: use e.g. 60-100") from None
+
+
+def subject_rng(seed: int, subject: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 0, subject])
+
+
+def sequence_rng(seed: int, subject: int, condition: str, view: int) -> np.random.Generator:
+    return np.random.default_rng([seed, 1, subject, CONDITIONS.index(condition), view])
+
+
+def render_sequence(
+    spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
+) -> np.ndarray:
+    """Render one raw sequence: uint8 ``[T, 240, 320]`` with values 0 / 255."""
+    person = body.sample_subject(subject_rng(spec.seed, subject), spec.difficulty)
+    rng = sequence_rng(spec.seed, subject, condition, view)
+    walk = body.sample_walk(rng, view, spec.frames, spec.difficulty)
+    parts = body.build_body(person, walk, condition, spec.difficulty)
+    frames = body.rasterise(parts, body.Camera.at_view(view, walk))
+    if noise:
+        body.segmentation_noise(frames, rng, walk.noise)
+    return frames
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers. Module-level functions so a process pool can pickle them.
+
+
+def _render_aligned(job: tuple[SynthSpec, int, str, int]) -> np.ndarray:
+    spec, subject, condition, view = job
+    return align_sequence(render_sequence(spec, subject, condition, view), spec.size)
+
+
+def _render_png(job: tuple[SynthSpec, int, str, int, str]) -> int:
+    spec, subject, condition, view, root = job
+    frames = render_sequence(spec, subject, condition, view)
+    sid, v = spec.subject_id(subject), f"{view:03d}"
+    folder = Path(root) / sid / condition / v
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(frames, 1):
+        name = folder / f"{sid}-{condition}-{v}-{i:03d}.png"
+        if not cv2.imwrite(str(name), frame):
+            raise GaitbenchError(f"cannot write {name}: check the disk has space and is writable")
+    return len(frames)
+
+
+def _map(fn: Callable, jobs: Sequence, workers: int) -> Iterator:
+    """Ordered map, in a process pool when ``workers > 1``: results arrive in ``jobs`` order."""
+    if workers <= 1 or len(jobs) <= 1:
+        yield from map(fn, jobs)
+        return
+    with mp.get_context("fork" if os.name == "posix" else "spawn").Pool(workers) as pool:
+        yield from pool.imap(fn, jobs, chunksize=max(1, min(8, len(jobs) // (workers * 8))))
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+@dataclass
+class SynthResult:
+    path: Path
+    sequences: int  # sequences written (a store leaves out sequences whose frames all drop)
+    frames: int  # raw frames rendered
+
+
+def check_output(out: Path, fmt: str, force: bool) -> None:
+    """Refuse an unknown format or an existing output (without ``force``) before any rendering."""
+    if fmt not in ("store", "png"):
+        raise GaitbenchError(f"unknown --format {fmt!r}: choose png or store")
+    if out.exists() and not force:
+        raise GaitbenchError(f"{out} already exists: pass --force to overwrite it")
+    if out.exists() and (out.is_dir() != (fmt == "png")):
+        kind = "folder" if fmt == "png" else "store file (.h5)"
+        raise GaitbenchError(f"{out} exists and is not a {kind}: choose another OUT for --format {fmt}")
+
+
+def synthesize(
+    out: str | os.PathLike,
+    spec: SynthSpec,
+    fmt: str = "store",
+    *,
+    workers: int | None = None,
+    force: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> SynthResult:
+    """Render the dataset to ``out`` (a store file for ``fmt="store"``, a folder for ``"png"``).
+
+    ``progress`` is called with 1 after each sequence. Nothing is left at ``out`` on failure.
+    """
+    out = Path(out)
+    check_output(out, fmt, force)
+    workers = default_workers() if workers is None else max(1, workers)
+    tick = progress or (lambda n: None)
+    seqs = spec.sequences()
+    if fmt == "store":
+        from gaitbench.data.store import StoreWriter
+
+        source = (
+            f"gaitbench synth seed={spec.seed} difficulty={spec.difficulty} "
+            f"subjects={spec.subjects} views={','.join(map(str, spec.views))} "
+            f"frames={spec.frames[0]}-{spec.frames[1]}"
+        )
+        jobs = [(spec, s, c, v) for s, c, v in seqs]
+        written = 0
+        total = 0
+        with StoreWriter(
+            out, dataset="casia-b", size=spec.size, source=source, force=force,
+            partition=spec.partition(),
+        ) as writer:
+            for (s, c, v), frames in zip(seqs, _map(_render_aligned, jobs, workers)):
+                if len(frames):
+                    writer.add(spec.subject_id(s), c, f"{v:03d}", frames)
+                    written += 1
+                total += len(frames)
+                tick(1)
+        return SynthResult(out, written, total)
+    if fmt != "png":
+        raise GaitbenchError(f"unknown --format {fmt!r}: choose png or store")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    jobs = [(spec, s, c, v, str(tmp)) for s, c, v in seqs]
+    total = 0
+    try:
+        for n in _map(_render_png, jobs, workers):
+            total += n
+            tick(1)
+        if out.exists():
+            old = out.with_name(f".{out.name}.{os.getpid()}.old")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return SynthResult(out, len(seqs), total)
+
+
+# ---------------------------------------------------------------------------------------------
+# Difficulty check: nearest neighbour on gait energy images under the CASIA-B protocol.
+
+GALLERY = ("nm-01", "nm-02", "nm-03", "nm-04")
+PROBES = {"NM": ("nm-05", "nm-06"), "BG": ("bg-01", "bg-02"), "CL": ("cl-01", "cl-02")}
+
+
+def gait_energy_image(aligned: np.ndarray) -> np.ndarray:
+    """Mean silhouette over frames: uint8 ``[T, size, size]`` -> float32 ``[size, size - 2 cut]``
+    (the central columns models see, ``cut = size // 64 * 10``), values 0..1."""
+    size = aligned.shape[-1]
+    cut = size // 64 * 10
+    return aligned[:, :, cut : size - cut].mean(axis=0, dtype=np.float32) / 255.0
+
+
+def gei_nn(
+    sequences: Iterable[tuple[str, str, str, np.ndarray]], same_view: bool = False
+) -> dict[str, dict]:
+    """CASIA-B rank-1 (%) of a GEI nearest neighbour (``same_view``: gallery of the probe's own
+    view only, instead of the protocol's other views; shows how separable people are per view).
+
+    ``sequences`` yields (subject, condition, view, aligned uint8 [T, s, s]). Returns
+    ``{"NM"|"BG"|"CL": {"mean": float, "views": {view: float}}}``: per probe view, the rank-1
+    averaged over gallery views other than the probe view; ``mean`` averages the probe views.
+    """
+    subj, cond, view, feats = [], [], [], []
+    for s, c, v, frames in sequences:
+        if len(frames) == 0:
+            continue
+        subj.append(s)
+        cond.append(c)
+        view.append(v)
+        feats.append(gait_energy_image(frames).ravel())
+    subj_a, cond_a, view_a = np.array(subj), np.array(cond), np.array(view)
+    x = np.stack(feats).astype(np.float64)
+    sq = (x * x).sum(1)
+    gallery = np.isin(cond_a, GALLERY)
+    views = sorted(set(view))
+    result: dict[str, dict] = {}
+    for name, probe_conds in PROBES.items():
+        probe = np.isin(cond_a, probe_conds)
+        per_view = {}
+        for pv in views:
+            p = probe & (view_a == pv)
+            if not p.any():
+                continue
+            accs = []
+            for gv in views:
+                g = gallery & (view_a == gv)
+                if (gv == pv) != same_view or not g.any():
+                    continue
+                d = sq[p][:, None] + sq[g][None, :] - 2 * x[p] @ x[g].T
+                hit = subj_a[g][d.argmin(1)] == subj_a[p]
+                accs.append(hit.mean() * 100)
+            if accs:
+                per_view[pv] = float(np.mean(accs))
+        if per_view:
+            result[name] = {"mean": float(np.mean(list(per_view.values()))), "views": per_view}
+    return result
+
+
+def calibrate(
+    spec: SynthSpec,
+    subjects: Sequence[int] | None = None,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    same_view: bool = False,
+) -> dict[str, dict]:
+    """Render ``subjects`` (default: the test half, 075..124 for 124 subjects) in memory and
+    return their GEI-NN rank-1 (`gei_nn`)."""
+    if subjects is None:
+        part = spec.partition()
+        first = 75 if part is None else len(part["train"]) + 1
+        subjects = range(first, spec.subjects + 1)
+    seqs = [(s, c, v) for s in subjects for c in CONDITIONS for v in spec.views]
+    jobs = [(spec, s, c, v) for s, c, v in seqs]
+    workers = default_workers() if workers is None else workers
+    tick = progress or (lambda n: None)
+
+    def stream():
+        for (s, c, v), frames in zip(seqs, _map(_render_aligned, jobs, workers)):
+            tick(1)
+            yield spec.subject_id(s), c, f"{v:03d}", frames
+
+    return gei_nn(stream(), same_view)
+
+
+# ---------------------------------------------------------------------------------------------
+# Contact sheet
+
+
+def contact_sheet(
+    path: str | os.PathLike,
+    spec: SynthSpec,
+    *,
+    subjects: Sequence[int] = (1, 2, 3),
+    conditions: Sequence[str] = ("nm-01", "bg-01", "cl-01"),
+    views: Sequence[int] = (0, 36, 90, 144, 180),
+    frames_per_view: int = 3,
+    tile: tuple[int, int] = (96, 144),
+) -> Path:
+    """Write a PNG grid of raw frames: one row per (subject, condition), ``frames_per_view``
+    frames a third of a stride apart for each view; each tile is cropped around the walker."""
+    tw, th = tile
+    rows = []
+    for s in subjects:
+        for c in conditions:
+            cells = []
+            for v in views:
+                frames = render_sequence(spec, s, c, v)
+                picks = np.linspace(len(frames) * 0.2, len(frames) * 0.6, frames_per_view).astype(int)
+                for k, i in enumerate(picks):
+                    cell = np.zeros((th, tw), np.uint8)
+                    f = frames[i]
+                    rows_on = np.flatnonzero(f.max(1))
+                    if rows_on.size:
+                        # Crop the walker with a margin and scale it to fit the tile.
+                        cols_on = np.flatnonzero(f.max(0))
+                        m = 4
+                        crop = np.pad(f, m)[rows_on[0] : rows_on[-1] + 2 * m + 1, cols_on[0] : cols_on[-1] + 2 * m + 1]
+                        scale = min(th / crop.shape[0], tw / crop.shape[1], 1.2)
+                        small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                        y, x = (th - small.shape[0]) // 2, (tw - small.shape[1]) // 2
+                        cell[y : y + small.shape[0], x : x + small.shape[1]] = small
+                    cell = cv2.cvtColor(cell, cv2.COLOR_GRAY2BGR)
+                    if k == 0:
+                        cv2.putText(cell, f"{v:03d}", (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 200, 255), 1, cv2.LINE_AA)
+                    cells.append(cell)
+                cells.append(np.full((th, 3, 3), 90, np.uint8))  # view separator
+            row = np.concatenate(cells, 1)
+            label = np.zeros((th, 70, 3), np.uint8)
+            cv2.putText(label, spec.subject_id(s), (6, th // 2 - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(label, c, (6, th // 2 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (120, 220, 120), 1, cv2.LINE_AA)
+            rows.append(np.concatenate([label, row], 1))
+            rows.append(np.full((2, rows[-1].shape[1], 3), 60, np.uint8))
+    sheet = np.concatenate(rows[:-1], 0)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
+    if not cv2.imwrite(str(tmp), sheet):
+        raise GaitbenchError(f"cannot write preview {path}: check the folder is writable")
+    os.replace(tmp, path)
+    return path
+
+
+def expected_frames(spec: SynthSpec) -> int:
+    """Mean raw frame count of the spec (for progress estimates)."""
+    return int(math.ceil(len(spec.sequences()) * sum(spec.frames) / 2))

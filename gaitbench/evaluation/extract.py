@@ -13,18 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from gaitbench.data.sampling import cut_and_scale
 from gaitbench.evaluation.embeddings import EmbeddingSet
 
 # Frames per forward pass at most: long sequences get smaller batches so memory stays bounded.
 DEFAULT_MAX_FRAMES = 4096
-
-
-def model_input(frames: np.ndarray) -> torch.Tensor:
-    """uint8 ``[T, size, size]`` -> float ``[T, 64, 44]`` in 0..1: the central columns
-    (``size // 64 * 10`` cut on each side), as every model expects (docs/CONTRACTS.md)."""
-    size = frames.shape[-1]
-    cut = size // 64 * 10
-    return torch.from_numpy(np.ascontiguousarray(frames[:, :, cut : size - cut])).float().div_(255.0)
 
 
 def length_buckets(
@@ -66,7 +59,8 @@ def extract_embeddings(
     out: list[np.ndarray | None] = [None] * len(indices)
     try:
         for batch in length_buckets(lengths, batch_size, max_frames):
-            sils = torch.stack([model_input(store.read(indices[p])) for p in batch]).to(device)
+            frames = np.stack([store.read(indices[p]) for p in batch])  # equal lengths: no padding
+            sils = torch.from_numpy(cut_and_scale(frames)).to(device)
             emb = model(sils).embeddings.float().cpu().numpy()
             for p, e in zip(batch, emb):
                 out[p] = e

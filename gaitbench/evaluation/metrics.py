@@ -16,6 +16,7 @@ All returned figures are in percent.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,6 +146,6 @@ def exclude_identical_views(acc: np.ndarray) -> np.ndarray:
     (same view) left out and the other cells averaged; NaN cells (no probes) are ignored."""
     off = acc.astype(np.float64).copy()
     np.fill_diagonal(off, np.nan)
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row is a view without probes
         return np.nanmean(off, axis=1)

@@ -1,0 +1,147 @@
+"""``gaitbench prep``, ``gaitbench info`` and ``gaitbench export``: thin wrappers over gaitbench.data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from gaitbench.cli._app import command, console, err_console
+from gaitbench.data.export import export_store, store_info
+from gaitbench.data.prep import prep
+
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+@command("prep")
+def prep_command(
+    dataset: str = typer.Argument(
+        ..., help="casia-b | oumvlp | grew | gait3d (the raw layout and the official split)."
+    ),
+    raw: Path | None = typer.Argument(
+        None, help="Raw silhouette folder [default: $GAITBENCH_DATA/raw/DATASET]."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Store to write [default: $GAITBENCH_DATA/DATASET-SIZE.h5]."
+    ),
+    size: int = typer.Option(64, "--size", help="Aligned frame size, 64 or 128."),
+    workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing store."),
+    layout: str | None = typer.Option(
+        None, "--layout", help="Read RAW as another layout, e.g. `opengait` for a pretreated pkl tree."
+    ),
+) -> None:
+    """Align raw silhouettes exactly as OpenGait's pretreatment does and write one HDF5 store."""
+    with _bar() as bar:
+        task = bar.add_task(f"[bold]prep[/] {dataset}", total=None)
+        summary = prep(
+            dataset, raw, out, size=size, workers=workers, force=force, layout=layout,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    table = Table(title=f"prep {dataset} -> {summary.store}", show_header=False)
+    rows = [
+        ("sequences written", f"{summary.sequences:,}"),
+        ("frames kept", f"{summary.frames_kept:,}"),
+        ("frames dropped (too few pixels / no centre)", f"{summary.frames_dropped:,}"),
+        ("unreadable frames (skipped)", f"{summary.unreadable_frames:,}"),
+        ("sequences with no valid frame (skipped)", f"{summary.empty_sequences:,}"),
+        ("sequences with fewer than 5 frames", f"{summary.short_sequences:,}"),
+        ("store size", _bytes(summary.bytes)),
+        ("time", f"{summary.seconds:.1f} s ({summary.raw_frames / summary.seconds:,.0f} frames/s)"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    labels = {
+        "unreadable": "unreadable or corrupt PNG, skipped",
+        "empty": "no valid frame, sequence skipped",
+        "short": "fewer than 5 frames",
+    }
+    for kind, examples in summary.examples.items():
+        for example in examples:
+            err_console.print(f"[yellow]warning:[/] {labels[kind]}: {example}", highlight=False)
+
+
+@command("info")
+def info_command(store: Path = typer.Argument(..., help="A gaitbench store (.h5).")) -> None:
+    """Summarise a store: subjects, sequences per condition and view, frame counts, attributes."""
+    info = store_info(store)
+    head = Table(title=str(info.path), show_header=False)
+    head.add_row("subjects", f"{info.subjects:,}")
+    head.add_row("sequences", f"{info.sequences:,}")
+    head.add_row("frames", f"{info.frames:,}")
+    head.add_row("file size", _bytes(info.bytes))
+    for key in sorted(info.attrs):
+        value = str(info.attrs[key])
+        head.add_row(key, value if len(value) < 80 else value[:77] + "...")
+    console.print(head)
+    if info.length_stats:
+        s = info.length_stats
+        lengths = Table(title="frames per sequence")
+        for name in ("min", "p5", "median", "mean", "p95", "max"):
+            lengths.add_column(name, justify="right")
+        lengths.add_row(*(f"{s[k]:g}" if isinstance(s[k], int) else f"{s[k]:.1f}" for k in
+                          ("min", "p5", "median", "mean", "p95", "max")))
+        console.print(lengths)
+        console.print(f"sequences with fewer than 5 frames: {info.short_sequences:,}")
+    grid = info.per_condition
+    if len(grid):
+        counts = Table(title="sequences per condition (rows) and view (columns)")
+        counts.add_column("condition")
+        views = list(grid.columns)
+        shown = views[:16]
+        for view in shown:
+            counts.add_column(str(view), justify="right")
+        if len(views) > len(shown):
+            counts.add_column(f"+{len(views) - len(shown)} views", justify="right")
+        for cond, row in list(grid.iterrows())[:40]:
+            cells = [str(int(row[v])) for v in shown]
+            if len(views) > len(shown):
+                cells.append(str(int(row[views[len(shown):]].sum())))
+            counts.add_row(str(cond), *cells)
+        console.print(counts)
+        if len(grid) > 40:
+            console.print(f"... and {len(grid) - 40} more conditions")
+
+
+@command("export")
+def export_command(
+    store: Path = typer.Argument(..., help="A gaitbench store (.h5)."),
+    out: Path = typer.Argument(..., help="OUT.npz for --format npz, a folder for --format opengait."),
+    fmt: str = typer.Option("npz", "--format", help="npz | opengait (an OpenGait pkl tree)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing OUT."),
+) -> None:
+    """Export a store's sequences: one array per sequence keyed SUBJECT__CONDITION__VIEW."""
+    with _bar() as bar:
+        task = bar.add_task(f"[bold]export[/] {fmt}", total=None)
+        path = export_store(
+            store, out, fmt, force=force,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    console.print(f"exported {store} -> [bold]{path}[/] ({fmt})")

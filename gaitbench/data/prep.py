@@ -1,0 +1,211 @@
+"""``gaitbench prep``: a raw silhouette tree -> one aligned HDF5 store.
+
+Sequences are decoded and aligned in a process pool (one task per sequence, results written in a
+fixed order so the store is the same for any worker count) and appended to an atomic
+`StoreWriter`: an interrupted or failed prep leaves no store behind.
+
+Per frame the recipe is OpenGait's pretreatment (`gaitbench.data.align`); GREW frames, which ship
+already at 64x64, are stored unchanged as OpenGait does; an ``opengait`` tree is already aligned
+and is copied. A frame that cannot be decoded is skipped and counted, never a crash; a sequence
+with no valid frame is left out and counted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from gaitbench import paths
+from gaitbench.data.align import align_frame
+from gaitbench.data.layouts import LAYOUTS, SequenceSource, discover
+from gaitbench.data.pickles import load_array
+from gaitbench.data.store import StoreWriter
+from gaitbench.errors import GaitbenchError
+
+# OpenGait warns about sequences shorter than this; we count them.
+SHORT_SEQUENCE = 5
+# How many examples of each problem the summary keeps.
+_EXAMPLES = 5
+
+
+@dataclass
+class SequenceResult:
+    """What a worker sends back for one sequence."""
+
+    subject: str
+    condition: str
+    view: str
+    frames: np.ndarray  # uint8 [T, size, size], T may be 0
+    raw_frames: int
+    unreadable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PrepSummary:
+    """Counts for the closing summary of ``gaitbench prep``."""
+
+    dataset: str
+    raw: Path
+    store: Path
+    size: int
+    sequences: int = 0
+    raw_frames: int = 0
+    frames_kept: int = 0
+    frames_dropped: int = 0
+    unreadable_frames: int = 0
+    empty_sequences: int = 0
+    short_sequences: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, kind: str, text: str) -> None:
+        items = self.examples.setdefault(kind, [])
+        if len(items) < _EXAMPLES:
+            items.append(text)
+
+
+def read_png(path: Path) -> np.ndarray | None:
+    """One grayscale frame, or None if the file can't be decoded."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+
+
+def process_sequence(source: SequenceSource, size: int, mode: str) -> SequenceResult:
+    """Decode and align one sequence. ``mode``: ``align`` | ``raw`` (GREW) | ``pkl``."""
+    if mode == "pkl":
+        frames = load_array(source.files[0])
+        if frames.dtype != np.uint8 or frames.ndim != 3 or frames.shape[1:] != (size, size):
+            raise GaitbenchError(
+                f"{source.files[0]} holds {frames.dtype} {tuple(frames.shape)}, expected uint8 "
+                f"[frames, {size}, {size}]: pass the --size the tree was pretreated at"
+            )
+        return SequenceResult(source.subject, source.condition, source.view, frames, len(frames))
+    kept, unreadable = [], []
+    for path in source.files:
+        img = read_png(path)
+        if img is None:
+            unreadable.append(str(path))
+            continue
+        if mode == "raw":
+            if img.shape != (size, size):
+                h, w = img.shape
+                raise GaitbenchError(
+                    f"{path} is {h}x{w}, but GREW frames are stored unchanged as {size}x{size}: "
+                    "pass the --size the frames have (GREW ships 64x64)"
+                )
+            kept.append(img)
+        else:
+            aligned = align_frame(img, size)
+            if aligned is not None:
+                kept.append(aligned)
+    frames = np.stack(kept) if kept else np.zeros((0, size, size), np.uint8)
+    return SequenceResult(
+        source.subject, source.condition, source.view, frames, len(source.files), unreadable
+    )
+
+
+def _worker_init() -> None:
+    # One process per core already; OpenCV's own threads would only compete with them.
+    cv2.setNumThreads(1)
+
+
+def _run(
+    sources: list[SequenceSource], size: int, mode: str, workers: int
+) -> Iterator[SequenceResult]:
+    """Results in the order of ``sources``."""
+    if workers <= 1:
+        for source in sources:
+            yield process_sequence(source, size, mode)
+        return
+    chunk = max(1, min(16, len(sources) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+        try:
+            yield from pool.map(
+                process_sequence, sources, [size] * len(sources), [mode] * len(sources),
+                chunksize=chunk,
+            )
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def prep(
+    dataset: str,
+    raw: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    size: int = 64,
+    workers: int | None = None,
+    force: bool = False,
+    layout: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> PrepSummary:
+    """Build the store for ``dataset`` from the raw tree ``raw``.
+
+    ``raw`` and ``out`` default to `gaitbench.paths.default_raw` / `default_store`. ``layout``
+    defaults to the dataset's own (``opengait`` reads a pretreated pkl tree for any dataset).
+    ``progress(done, total)`` is called after each sequence. Returns the summary counts.
+    """
+    start = time.perf_counter()
+    layout = layout or dataset
+    if layout not in LAYOUTS:
+        raise GaitbenchError(f"unknown dataset {dataset!r}: choose one of {', '.join(LAYOUTS)}")
+    if size not in (64, 128):
+        raise GaitbenchError(f"--size {size} is not supported: use 64 or 128")
+    raw = Path(raw) if raw is not None else paths.default_raw(dataset)
+    out = Path(out) if out is not None else paths.default_store(dataset, size)
+    if out.exists() and not force:
+        raise GaitbenchError(f"store {out} already exists: pass --force to overwrite it")
+    sources = discover(layout, raw)
+    mode = "pkl" if layout == "opengait" else "raw" if layout == "grew" else "align"
+    workers = max(1, min(workers or os.cpu_count() or 1, len(sources)))
+
+    summary = PrepSummary(dataset=dataset, raw=raw, store=out, size=size)
+    writer = StoreWriter(out, dataset=dataset, size=size, source=str(raw.resolve()), force=force)
+    with writer:
+        for done, result in enumerate(_run(sources, size, mode, workers), start=1):
+            _count(summary, result)
+            if len(result.frames):
+                writer.add(result.subject, result.condition, result.view, result.frames)
+            if progress is not None:
+                progress(done, len(sources))
+        if summary.sequences == 0:
+            raise GaitbenchError(
+                f"no sequence in {raw} has a valid frame ({summary.raw_frames} frames read, "
+                f"{summary.unreadable_frames} unreadable): nothing written"
+            )
+    summary.bytes = out.stat().st_size
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _count(summary: PrepSummary, result: SequenceResult) -> None:
+    n = len(result.frames)
+    key = f"{result.subject}/{result.condition}/{result.view}"
+    summary.raw_frames += result.raw_frames
+    summary.unreadable_frames += len(result.unreadable)
+    for path in result.unreadable:
+        summary.note("unreadable", path)
+    summary.frames_kept += n
+    summary.frames_dropped += result.raw_frames - len(result.unreadable) - n
+    if n == 0:
+        summary.empty_sequences += 1
+        summary.note("empty", key)
+        return
+    summary.sequences += 1
+    if n < SHORT_SEQUENCE:
+        summary.short_sequences += 1
+        summary.note("short", key)

@@ -157,18 +157,14 @@ class SeparateBNNecks(nn.Module):
         return bn.contiguous(), logits.transpose(0, 1)
 
 
-class PartBatchNorm(nn.Module):
+class PartBatchNorm(nn.BatchNorm1d):
     """BatchNorm1d over channels for part features [n, parts, c] (the HSTL / GaitGL neck).
 
     Statistics are shared by all parts, as in the reference (BatchNorm1d on [n, c, parts]).
     """
 
-    def __init__(self, channels: int):
-        super().__init__()
-        self.bn = nn.BatchNorm1d(channels)
-
     def forward(self, x: Tensor) -> Tensor:
-        return self.bn(x.transpose(1, 2)).transpose(1, 2)
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
 
 
 def repeat_short(sils: Tensor, minimum: int = 3) -> Tensor:
@@ -192,3 +188,20 @@ def split_by_length(seq_lens: Tensor | None, n: int, s: int) -> list[tuple[int, 
     if lens.numel() != n or bool((lens < 1).any()) or bool((lens > s).any()):
         raise ValueError(f"seq_lens must hold {n} lengths in 1..{s}, got {lens.tolist()}")
     return [(int(v), torch.nonzero(lens == v).flatten()) for v in torch.unique(lens)]
+
+
+def run_by_length(fn, sils: Tensor, seq_lens: Tensor | None) -> Tensor:  # noqa: ANN001
+    """Apply `fn` (clip [k, length, ...] -> features [k, ...]) to each group of equal-length rows
+    of a padded batch `sils` [n, s, ...] and reassemble the rows in order.
+
+    With `seq_lens` None (or all rows full length) this is a single call of `fn`.
+    """
+    n, s = sils.shape[:2]
+    groups = split_by_length(seq_lens, n, s)
+    if len(groups) == 1 and groups[0][0] == s:
+        return fn(sils)
+    parts = [(rows, fn(sils[rows.to(sils.device), :length])) for length, rows in groups]
+    out = parts[0][1].new_empty((n, *parts[0][1].shape[1:]))
+    for rows, feats in parts:
+        out[rows.to(out.device)] = feats
+    return out

@@ -1,0 +1,304 @@
+"""HSTL: Hierarchical Spatio-Temporal representation Learning (Wang et al., ICCV 2023).
+
+One class for every published variant. The body is a hierarchy of levels, coarse to fine:
+
+    level 1   whole body: 3-D conv stem                                   ASTP -> 1 part
+    level 2   ARME over the level's horizontal regions                    ASTP -> m2 parts
+              FTA (multi-scale temporal max pooling, attention-mixed)    ASTP -> m2 parts
+    level k   ARME over finer regions (k = 3, 4, ...)                     ASTP -> mk parts
+    last      temporal max, GeM over `hpp_bins` horizontal strips        -> hpp_bins parts
+
+then a separate FC per part, a BatchNorm neck (its output is the inference embedding) and a
+separate FC per part to the classes.
+
+ARME (adaptive region-based motion extractor) gives every horizontal region its own 3-D
+convolution; a region is zero-padded at its borders, never reading its neighbour's rows. The
+reference runs one small convolution per region. `ARMEConv` computes exactly the same numbers
+with one grouped convolution over equal-height tiles (see there); `literal=True` keeps the
+per-region form for tests and benchmarks.
+
+The registered variants follow the published configurations (reference/README.md): CASIA-B
+channels 32/64/128 at full 64x44 resolution (73 parts); OU-MVLP and GREW channels
+32/64/128/256 after a 2x2 spatial max pool (50 parts); Gait3D likewise with its own regions
+(46 parts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gaitbench.models.base import ANY_DATASET, ModelOutput, register
+from gaitbench.models.blocks import (
+    GeMHPP,
+    PartBatchNorm,
+    SeparateFCs,
+    repeat_short,
+    run_by_length,
+    temporal_max,
+)
+
+
+# Our state-dict prefix -> the official checkpoint's (longest matching prefix wins; see
+# gaitbench.models.published). The release wraps every Conv3d / Conv2d in a module of its own.
+PUBLISHED_NAMES: tuple[tuple[str, str], ...] = (
+    *((f"arme1.{i}.", f"arme1.{i}.conv3d.") for i in (0, 2)),
+    *((f"arme{level}.{layer}.convs.{r}.", f"arme{level}.{layer}.conv3d.{r}.conv3d.")
+      for level in (2, 3, 4, 5) for layer in (0, 1) for r in range(16)),
+    *((f"astp{k}.proj.", f"astp{k}.proj.conv.") for k in ("1", "2", "2_fta", "3", "4", "5")),
+    ("hpp.", "HPP."),
+    ("head.", "Head0."),
+    ("bn.", "Bn."),
+    ("classifier.", "Head1."),
+)
+
+
+def _conv3d(in_channels: int, out_channels: int) -> nn.Conv3d:
+    return nn.Conv3d(in_channels, out_channels, 3, stride=1, padding=1, bias=False)
+
+
+class ARMEConv(nn.Module):
+    """Region-wise 3-D convolution + LeakyReLU: [n, c, s, h, w] -> [n, c', s, h, w].
+
+    Region i (rows `regions[i]`, top to bottom) is convolved with its own kernel `convs[i]`,
+    zero-padded at its own borders.
+
+    Fast form (default): every region is cut into tiles of g rows (g = gcd of the region
+    heights); each tile is gathered with a one-row halo on each side (its region's neighbouring
+    row, or a zero row at a region border), tiles are stacked along channels and convolved
+    with ONE grouped convolution whose group t uses tile t's region kernel, without vertical
+    padding. Every output row sees exactly the inputs and weights of the per-region form, so
+    the outputs are identical; one large call replaces many small ones plus the split / cat.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, regions: Sequence[int],
+                 literal: bool = False):
+        super().__init__()
+        self.regions = tuple(int(r) for r in regions)
+        self.literal = literal
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.convs = nn.ModuleList(_conv3d(in_channels, out_channels) for _ in self.regions)
+        self.tile = math.gcd(*self.regions)
+        # tile -> region, and the input rows each tile reads (index h = an appended zero row)
+        height = sum(self.regions)
+        tile_region, rows = [], []
+        start = 0
+        for r, size in enumerate(self.regions):
+            for top in range(start, start + size, self.tile):
+                tile_region.append(r)
+                for row in range(top - 1, top + self.tile + 1):
+                    rows.append(row if start <= row < start + size else height)
+            start += size
+        self.register_buffer("tile_region", torch.tensor(tile_region), persistent=False)
+        self.register_buffer("tile_rows", torch.tensor(rows), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.size(3) != sum(self.regions):
+            raise ValueError(f"ARME regions {self.regions} need height {sum(self.regions)}, "
+                             f"got {x.size(3)}")
+        if self.literal:
+            y = torch.cat([conv(part) for conv, part in
+                           zip(self.convs, x.split(self.regions, 3))], 3)
+            return F.leaky_relu(y)
+        n, c, s, h, w = x.shape
+        tiles, g = self.tile_region.numel(), self.tile
+        padded = torch.cat([x, x.new_zeros(n, c, s, 1, w)], 3)
+        # [n, c, s, tiles * (g + 2), w] -> [n, tiles * c, s, g + 2, w]
+        gathered = padded.index_select(3, self.tile_rows).reshape(n, c, s, tiles, g + 2, w)
+        gathered = gathered.permute(0, 3, 1, 2, 4, 5).reshape(n, tiles * c, s, g + 2, w)
+        weight = torch.stack([conv.weight for conv in self.convs])[self.tile_region]
+        y = F.conv3d(gathered, weight.reshape(tiles * self.out_channels, c, 3, 3, 3),
+                     padding=(1, 0, 1), groups=tiles)
+        y = y.reshape(n, tiles, self.out_channels, s, g, w).permute(0, 2, 3, 1, 4, 5)
+        return F.leaky_relu(y.reshape(n, self.out_channels, s, h, w))
+
+
+class ASTP(nn.Module):
+    """Adaptive spatio-temporal pooling: temporal max, optional 1x1 projection, then GeM (own p)
+    per region. [n, c, s, h, w] -> [n, regions, c_out]."""
+
+    def __init__(self, regions: Sequence[int], in_channels: int, out_channels: int | None):
+        super().__init__()
+        self.regions = tuple(regions)
+        self.hpp = nn.ModuleList(GeMHPP(bins=(1,)) for _ in self.regions)
+        self.proj = (nn.Conv2d(in_channels, out_channels, 1, bias=False)
+                     if out_channels is not None else None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = temporal_max(x)
+        if self.proj is not None:
+            x = self.proj(x)
+        return torch.cat([gem(part) for gem, part in zip(self.hpp, x.split(self.regions, 2))], 1)
+
+
+class FTARegion(nn.Module):
+    """Frame-level temporal aggregation of one region: temporal max pools of 3 and 5 frames
+    (stride 3), mixed per channel and output frame by a softmax over two 1x1 Conv1d scores of
+    their spatially averaged sum. [n, c, s, h, w] -> [n, c, s', h, w], s' = (s - 3) // 3 + 1."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.fcs = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in range(2))
+
+    @staticmethod
+    def pools(x: Tensor) -> tuple[Tensor, Tensor]:
+        short = F.max_pool3d(x, (3, 1, 1), stride=(3, 1, 1))
+        long = F.max_pool3d(x, (5, 1, 1), stride=(3, 1, 1), padding=(1, 0, 0))
+        return short, long
+
+    def weights(self, short: Tensor, long: Tensor) -> Tensor:
+        """Attention weights [2, n, c, s', 1, 1] from the pooled clips of this region."""
+        summary = (short + long).mean((3, 4))  # [n, c, s']
+        scores = torch.stack([fc(summary) for fc in self.fcs])
+        return scores.softmax(0)[..., None, None]
+
+    def forward(self, x: Tensor) -> Tensor:
+        short, long = self.pools(x)
+        return (self.weights(short, long) * torch.stack([short, long])).sum(0)
+
+
+class FTA(nn.Module):
+    """FTA with its own attention per region. [n, c, s, h, w] -> [n, c, s', h, w].
+
+    The max pools act on each pixel alone, so they run once over the whole map; only the
+    attention (which averages over a region) is per region. `literal=True` runs every region
+    through its own `FTARegion` as the reference does.
+    """
+
+    def __init__(self, channels: int, regions: Sequence[int], literal: bool = False):
+        super().__init__()
+        self.regions = tuple(regions)
+        self.literal = literal
+        self.mma = nn.ModuleList(FTARegion(channels) for _ in self.regions)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.literal:
+            return torch.cat([fta(part) for fta, part in
+                              zip(self.mma, x.split(self.regions, 3))], 3)
+        short, long = FTARegion.pools(x)
+        weights = torch.cat([
+            fta.weights(s, lg).expand(-1, -1, -1, -1, size, -1) for fta, s, lg, size in
+            zip(self.mma, short.split(self.regions, 3), long.split(self.regions, 3), self.regions)
+        ], 4)
+        return (weights * torch.stack([short, long])).sum(0)
+
+
+# Class counts of the published training sets, as published (GREW uses the OU-MVLP network).
+_CASIA_B = dict(channels=(32, 64, 128), regions=((40, 24), (8, 32, 16, 8)), stem_layers=1,
+                downsample=False, hpp_bins=64, level2_widens_late=True, num_classes=74)
+_OUMVLP = dict(channels=(32, 64, 128, 256),
+               regions=((4, 24, 4), (4, 4, 12, 8, 4), (4, 4, 12, 4, 4, 4)), stem_layers=2,
+               downsample=True, hpp_bins=32, level2_widens_late=False, num_classes=5153)
+_GAIT3D = dict(channels=(32, 64, 128, 256), regions=((20, 12), (4, 16, 8, 4), (4, 4, 12, 8, 4)),
+               stem_layers=2, downsample=True, hpp_bins=32, level2_widens_late=False,
+               num_classes=3000)
+_TINY = dict(_GAIT3D, channels=(8, 16, 32, 32), num_classes=8)
+
+
+@register("hstl", variants={"casia-b": _CASIA_B, "oumvlp": _OUMVLP,
+                            "grew": dict(_OUMVLP, num_classes=20000), "gait3d": _GAIT3D},
+          published=True)
+@register("hstl-tiny", variants={ANY_DATASET: _TINY})
+class HSTL(nn.Module):
+    """HSTL for silhouettes [n, s, 64, 44].
+
+    channels:   per level (level 1 = channels[0]; the last entry is the embedding width).
+    regions:    for levels 2, 3, ...: the heights of that level's horizontal regions (they sum
+                to the feature-map height: 64, or 32 with `downsample`).
+    stem_layers: 3-D convolutions of level 1.
+    downsample: 2x2 spatial max pool after level 1 (OU-MVLP, GREW, Gait3D).
+    hpp_bins:   horizontal strips of the final GeM pooling.
+    level2_widens_late: level 2 widens channels in its second ARME layer (CASIA-B) instead of
+                its first.
+    literal:    per-region convolutions as in the reference (slower, same outputs).
+    """
+
+    def __init__(self, channels: Sequence[int] = (32, 64, 128),
+                 regions: Sequence[Sequence[int]] = ((40, 24), (8, 32, 16, 8)),
+                 stem_layers: int = 1, downsample: bool = False, hpp_bins: int = 64,
+                 level2_widens_late: bool = True, num_classes: int = 74,
+                 literal: bool = False):
+        super().__init__()
+        channels = tuple(channels)
+        regions = tuple(tuple(r) for r in regions)
+        if len(channels) != len(regions) + 1:
+            raise ValueError(f"HSTL needs one channel count per level: {len(regions) + 1} "
+                             f"levels, got channels {channels}")
+        embed = channels[-1]
+        stem: list[nn.Module] = []
+        for i in range(stem_layers):
+            stem += [_conv3d(1 if i == 0 else channels[0], channels[0]), nn.LeakyReLU()]
+        self.arme1 = nn.Sequential(*stem)
+        self.astp1 = ASTP((64,), channels[0], embed)  # whole body, before any pool
+        self.downsample = downsample
+
+        last = len(regions) + 1
+        for level in range(2, last + 1):
+            c_in, c_out = channels[level - 2], channels[level - 1]
+            reg = regions[level - 2]
+            if level == 2 and level2_widens_late:
+                pairs = [(c_in, c_in), (c_in, c_out)]
+            else:
+                pairs = [(c_in, c_out), (c_out, c_out)]
+            self.add_module(f"arme{level}", nn.Sequential(
+                *(ARMEConv(a, b, reg, literal) for a, b in pairs)))
+            self.add_module(f"astp{level}", ASTP(reg, c_out, None if level == last else embed))
+            if level == 2:
+                self.fta = FTA(c_out, reg, literal)
+                self.astp2_fta = ASTP(reg, c_out, embed)
+        self.levels = last
+        self.hpp = GeMHPP(bins=(hpp_bins,))
+        self.parts = 1 + 2 * len(regions[0]) + sum(len(r) for r in regions[1:]) + hpp_bins
+        self.head = SeparateFCs(self.parts, embed, embed)
+        self.bn = PartBatchNorm(embed)
+        self.classifier = SeparateFCs(self.parts, embed, num_classes)
+        _init_opengait(self)
+
+    def set_literal(self, literal: bool) -> None:
+        """Switch every ARME / FTA between the per-region and the fast form (same weights)."""
+        for m in self.modules():
+            if isinstance(m, (ARMEConv, FTA)):
+                m.literal = literal
+
+    def part_features(self, sils: Tensor) -> Tensor:
+        """sils [n, s, 64, 44] -> pooled part features [n, parts, channels[-1]]."""
+        x = repeat_short(sils.unsqueeze(1))
+        x = self.arme1(x)
+        feats = [self.astp1(x)]
+        if self.downsample:
+            x = F.max_pool3d(x, (1, 2, 2), stride=(1, 2, 2))
+        for level in range(2, self.levels + 1):
+            x = getattr(self, f"arme{level}")(x)
+            feats.append(getattr(self, f"astp{level}")(x))
+            if level == 2:
+                x = self.fta(x)
+                feats.append(self.astp2_fta(x))
+        feats.append(self.hpp(temporal_max(x)))
+        return torch.cat(feats, 1)
+
+    def forward(self, sils: Tensor, seq_lens: Tensor | None = None) -> ModelOutput:
+        """sils [n, s, 64, 44] in 0..1; seq_lens [n] valid frames per row of a padded batch.
+
+        Returns embeddings [n, parts, c] (the BatchNorm neck output) and logits
+        [n, parts, classes].
+        """
+        feats = run_by_length(self.part_features, sils, seq_lens)
+        embeddings = self.bn(self.head(feats))
+        return ModelOutput(embeddings=embeddings, logits=self.classifier(embeddings))
+
+
+def _init_opengait(model: nn.Module) -> None:
+    """OpenGait's standard initialisation: Xavier-uniform convolutions and linear layers with
+    zero bias, BatchNorm weight ~ N(1, 0.02) and zero bias (separate FCs are Xavier at birth)."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

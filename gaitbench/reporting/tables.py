@@ -26,12 +26,12 @@ FLOP_CONVENTION = (
     "FLOPs from fvcore for one 30-frame 64x44 sequence, one multiply-add counted as one FLOP"
 )
 PROTOCOL_NOTES = {
-    "casia-b": "CASIA-B: rank-1 (%), gallery NM\\#1-4, probes NM\\#5-6 / BG\\#1-2 / CL\\#1-2, "
+    "casia-b": "CASIA-B: rank-1 (\\%), gallery NM\\#1-4, probes NM\\#5-6 / BG\\#1-2 / CL\\#1-2, "
     "identical views excluded",
-    "oumvlp": "OU-MVLP: rank-1 (%), gallery seq 01, probe seq 00, identical views excluded, "
+    "oumvlp": "OU-MVLP: rank-1 (\\%), gallery seq 01, probe seq 00, identical views excluded, "
     "probes missing from a gallery view counted as misses",
-    "grew": "GREW: rank-1/5 (%)",
-    "gait3d": "Gait3D: rank-1 (%), mAP, mINP, probes without a true match skipped",
+    "grew": "GREW: rank-1/5 (\\%), unmatched probes counted as misses",
+    "gait3d": "Gait3D: rank-1 (\\%), mAP, mINP, probes without a true match skipped",
 }
 
 

@@ -1,0 +1,112 @@
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gaitbench.cli import app
+from gaitbench.errors import GaitbenchError
+from gaitbench.reporting.report import build_report, latex_document
+from gaitbench.reporting.tables import load_published
+
+from _eval_helpers import make_run, make_store
+
+torch.set_num_threads(1)
+runner = CliRunner()
+EVAL = Path(__file__).parent / "fixtures" / "eval"
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory):
+    """Two real CASIA-B results (two tiny models evaluated on a generated store), one Gait3D
+    result from the fixture embeddings, and a metrics log for the training curves."""
+    tmp = tmp_path_factory.mktemp("report")
+    store = make_store(tmp / "casia-b-64.h5")
+    for name in ("gaitset-tiny", "gaitpart-tiny"):
+        run_dir = make_run(tmp / "runs" / name, name)
+        res = runner.invoke(app, ["evaluate", str(run_dir), "--data", str(store)])
+        assert res.exit_code == 0, res.output
+        with open(run_dir / "metrics.jsonl", "w") as f:
+            for it in range(1, 6):
+                f.write(json.dumps({"iteration": it * 10, "loss": 1.0 / it, "lr": 1e-4}) + "\n")
+    res = runner.invoke(app, ["evaluate", "--embeddings", str(EVAL / "gait3d.h5"), "--json"])
+    (tmp / "runs" / "gait3d-fixture").mkdir()
+    (tmp / "runs" / "gait3d-fixture" / "results-gait3d.json").write_text(res.stdout)
+    return tmp / "runs"
+
+
+def test_published_figures_have_sources():
+    pub = load_published()
+    models = {p["model"] for p in pub["results"]}
+    assert models == {"HSTL", "GaitSet", "GaitPart", "GaitGL", "GaitBase", "SelfGait"}
+    assert all(p.get("source") for p in pub["results"])
+    hstl = {p["dataset"]: p["metrics"] for p in pub["results"] if p["model"] == "HSTL"}
+    assert hstl["casia-b"] == {"NM": 98.1, "BG": 95.9, "CL": 88.9}
+    assert hstl["gait3d"]["mAP"] == 55.48 and hstl["grew"]["rank1"] == 62.7
+
+
+def test_markdown_summary_and_per_view(results_dir):
+    rep = build_report([results_dir], "markdown")
+    s = rep.summary
+    ours = s[s.origin == "ours"]
+    assert set(ours.model) == {"gaitset-tiny", "gaitpart-tiny", "unknown"}
+    assert {"CASIA-B NM", "CASIA-B CL", "Gait3D R1", "Gait3D mAP", "Gait3D mINP"} <= set(s.columns)
+    assert "published" in set(s.origin) and "HSTL" in set(s[s.origin == "published"].model)
+    assert s.loc[s.model == "HSTL", "CASIA-B NM"].item() == 98.1
+    pv = rep.per_view["casia-b"]
+    assert list(pv.columns[-3:]) == ["000", "090", "mean"]
+    # bold marks the best of each column: GaitBase's published Gait3D rank-1 beats HSTL's 61.3
+    assert "| model | origin |" in rep.text and "**64.6**" in rep.text and "**61.3**" not in rep.text
+
+
+def test_csv_and_no_published(results_dir):
+    rep = build_report([results_dir], "csv", published=False)
+    assert rep.text.splitlines()[0].startswith("model,origin,params (M),GFLOPs")
+    assert "published" not in rep.text
+
+
+def test_latex_well_formed_and_compiles(results_dir, tmp_path):
+    tex = build_report([results_dir], "latex").text
+    assert tex.count("\\begin{table}") == tex.count("\\end{table}") == 2
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "\\textbf{" in tex
+    assert "one multiply-add counted as one FLOP" in tex and "identical views excluded" in tex
+    body = tex.replace("\\\\", "")
+    assert body.count("{") - body.count("\\{") == body.count("}") - body.count("\\}")
+    width = None
+    for line in tex.splitlines():  # every row has as many cells as its tabular has columns
+        if line.startswith("\\begin{tabular}"):
+            width = len(line.split("{")[2].rstrip("}"))
+        elif line.endswith("\\\\"):
+            assert len(line.split(" & ")) == width, line
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex not installed: well-formedness checked only")
+    (tmp_path / "t.tex").write_text(latex_document(tex))
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert (tmp_path / "t.pdf").stat().st_size > 1000
+
+
+def test_cli_report_with_plots(results_dir, tmp_path):
+    out = tmp_path / "table.tex"
+    res = runner.invoke(app, ["report", str(results_dir), "--latex", "--out", str(out),
+                              "--plots", str(tmp_path / "plots")])
+    assert res.exit_code == 0, res.output
+    assert out.read_text().startswith("\\begin{table}")
+    names = {p.name for p in (tmp_path / "plots").iterdir()}
+    for stem in ("rank1_per_view_casia-b", "training_curves"):
+        assert {f"{stem}.png", f"{stem}.pdf"} <= names
+    assert (tmp_path / "plots" / "rank1_per_view_casia-b.png").stat().st_size > 5000
+
+
+def test_report_errors(tmp_path):
+    with pytest.raises(GaitbenchError, match="no results JSON"):
+        build_report([tmp_path])
+    (tmp_path / "results-x.json").write_text("{}")
+    with pytest.raises(GaitbenchError, match="not gaitbench results"):
+        build_report([tmp_path])
+    res = runner.invoke(app, ["report", str(tmp_path), "--latex", "--csv"])
+    assert res.exit_code == 1 and "one output format" in res.output

@@ -1,0 +1,84 @@
+"""Parameter and FLOP counts that state their assumptions.
+
+Papers disagree on gait models' FLOPs by 10x because nobody states the input and the counting
+convention. Ours always do: one sequence of `frames` x 64 x 44 silhouettes, the model in eval
+mode, counted with fvcore on the inference embedding (operators that only feed the classifier
+are not traced), where one multiply-add counts as one FLOP. fvcore counts convolutions,
+matrix products and normalisations; the operators it skipped (activations, pooling, GeM powers,
+softmax, sums) are listed with their call counts, except those fvcore ignores by design
+(e.g. ReLU, max pooling), which it neither counts nor reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gaitbench.models import create
+
+CONVENTION = (
+    "fvcore: one multiply-add = one FLOP; counts conv, matmul/linear and normalisation only; "
+    "eval mode, inference embedding only, batch of one sequence"
+)
+
+
+class _Embedding(nn.Module):
+    """Trace only the inference embedding (fvcore needs tensor outputs)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, sils: Tensor) -> Tensor:
+        return self.model(sils).embeddings
+
+
+def count_params(model: nn.Module) -> int:
+    """Every parameter (classifier, BNNeck and GeM exponents included; BN buffers excluded)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def model_complexity(model: nn.Module, frames: int = 30, height: int = 64,
+                     width: int = 44) -> dict[str, Any]:
+    """Parameters and fvcore FLOPs of `model` for one [1, frames, height, width] input."""
+    from fvcore.nn import FlopCountAnalysis
+
+    was_training = model.training
+    model.eval()
+    shape = [1, frames, height, width]
+    try:
+        with torch.no_grad():
+            analysis = FlopCountAnalysis(_Embedding(model), torch.zeros(shape))
+            analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+            # fvcore logs every skipped operator; we report them in the result instead.
+            logger = logging.getLogger("fvcore.nn.jit_analysis")
+            level = logger.level
+            logger.setLevel(logging.ERROR)
+            try:
+                total = int(analysis.total())
+                by_operator = {k: int(v) for k, v in analysis.by_operator().items() if v}
+                skipped = dict(sorted(Counter(analysis.unsupported_ops()).items()))
+            finally:
+                logger.setLevel(level)
+    finally:
+        model.train(was_training)
+    return {
+        "input": shape,
+        "params": count_params(model),
+        "flops": total,
+        "flops_by_operator": by_operator,
+        "convention": CONVENTION,
+        "skipped": {k: int(v) for k, v in skipped.items()},
+    }
+
+
+def complexity(name: str, dataset: str = "casia-b", frames: int = 30) -> dict[str, Any]:
+    """Parameters and fvcore FLOPs of registered model `name` (its `dataset` variant) for one
+    `frames` x 64 x 44 sequence: {model, dataset, input, params, flops, flops_by_operator,
+    convention, skipped}."""
+    model = create(name, dataset=dataset)
+    return {"model": name, "dataset": dataset, **model_complexity(model, frames)}

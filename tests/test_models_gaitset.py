@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from gaitbench.models import create, get_entry
+from gaitbench.models import create, get_entry, load_published
 from gaitbench.models.gaitset import PUBLISHED_NAMES
+from gaitbench.models.published import reference_name
 
 NAME = "gaitset"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -26,13 +27,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-def reference_name(ours: str) -> str:
-    """Our state-dict name -> the reference's, by the longest matching prefix of the table."""
-    matches = [p for p in PUBLISHED_NAMES if ours.startswith(p[0])]
-    prefix, ref = max(matches, key=lambda p: len(p[0]))
-    return ref + ours[len(prefix):]
 
 
 def reference_entries(variant: str) -> list[tuple[str, tuple[int, ...]]]:
@@ -95,7 +89,7 @@ def test_padded_rows_match_unpadded_sequences():
 
 
 def test_state_dict_maps_one_to_one_onto_reference():
-    ours = [(reference_name(k), tuple(v.shape)) for k, v in create(NAME).state_dict().items()]
+    ours = [(reference_name(k, PUBLISHED_NAMES), tuple(v.shape)) for k, v in create(NAME).state_dict().items()]
     assert ours == reference_entries("gaitset_casia-b")
 
 
@@ -133,7 +127,7 @@ def test_other_dataset_variants(dataset, params):
 def test_fidelity_with_reference_checkpoint():
     ckpt = torch.load(fidelity_checkpoint("gaitset_casia-b"), weights_only=True)["model"]
     model = create(NAME)
-    ours = {reference_name(k): k for k in model.state_dict()}
+    ours = {reference_name(k, PUBLISHED_NAMES): k for k in model.state_dict()}
     model.load_state_dict({ours[k]: v for k, v in ckpt.items()}, strict=True)
     clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / CLIP).astype(np.float32))
     with torch.no_grad():
@@ -145,9 +139,7 @@ def test_fidelity_with_reference_checkpoint():
 
 def test_load_published_reproduces_embeddings():
     path = fidelity_checkpoint("gaitset_casia-b")
-    published = pytest.importorskip("gaitbench.models.published",
-                                    reason="gaitbench.models.published not landed yet")
-    model = published.load_published(path, NAME, "casia-b")
+    model = load_published(path, NAME, "casia-b")
     assert not model.training
     clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / CLIP).astype(np.float32))
     with torch.no_grad():

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gaitbench.models.base import ANY_DATASET, ModelOutput, register
-from gaitbench.models.blocks import HorizontalPoolingPyramid, SeparateFCs, split_by_length
+from gaitbench.models.blocks import HorizontalPoolingPyramid, SeparateFCs, run_by_length
 
 PARTS = 16
 
@@ -161,11 +161,5 @@ class GaitPart(nn.Module):
         x = self.hpp(x).reshape(n, s, self.hpp.parts, -1)  # [n, s, parts, c]
         # The temporal convs see neighbouring frames: rows run trimmed to their own length, so
         # padding never leaks into a template.
-        groups = split_by_length(seq_lens, n, s)
-        if len(groups) == 1 and groups[0][0] == s:
-            pooled = self.tfa(x)
-        else:
-            pooled = x.new_empty(n, x.size(2), x.size(3))
-            for length, rows in groups:
-                pooled[rows.to(x.device)] = self.tfa(x[rows.to(x.device), :length])
+        pooled = run_by_length(self.tfa, x, seq_lens)  # [n, parts, c]
         return ModelOutput(embeddings=self.head(pooled))

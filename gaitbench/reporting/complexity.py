@@ -12,6 +12,7 @@ softmax, sums) are listed with their call counts, except those fvcore ignores by
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import Counter
 from typing import Any
 
@@ -45,13 +46,17 @@ def count_params(model: nn.Module) -> int:
 def model_complexity(model: nn.Module, frames: int = 30, height: int = 64,
                      width: int = 44) -> dict[str, Any]:
     """Parameters and fvcore FLOPs of `model` for one [1, frames, height, width] input."""
-    from fvcore.nn import FlopCountAnalysis
+    with warnings.catch_warnings():  # fvcore scripts helpers with torch.jit at import
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from fvcore.nn import FlopCountAnalysis
 
     was_training = model.training
     model.eval()
     shape = [1, frames, height, width]
     try:
-        with torch.no_grad():
+        # fvcore traces with torch.jit, which newer torch marks deprecated on every call
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
             analysis = FlopCountAnalysis(_Embedding(model), torch.zeros(shape))
             analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
             # fvcore logs every skipped operator; we report them in the result instead.

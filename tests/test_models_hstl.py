@@ -1,0 +1,110 @@
+"""HSTL: the fast region-wise formulation against the literal one, every published variant's
+architecture (parts, parameters, FLOPs) and fidelity to the official implementation."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gaitbench.models import create, load_published
+from gaitbench.models.hstl import ARMEConv, FTA
+
+torch.set_num_threads(1)
+FIXTURES = Path(__file__).parent / "fixtures"
+SUMMARY = json.loads((FIXTURES / "reference" / "summary.json").read_text())
+
+
+def fidelity_checkpoint(variant: str) -> Path:
+    """The large fidelity checkpoint: $GAITBENCH_FIXTURES, then <repo>/../shared/fixtures."""
+    roots = [os.environ.get("GAITBENCH_FIXTURES"),
+             str(Path(__file__).resolve().parents[2] / "shared" / "fixtures")]
+    for root in filter(None, roots):
+        path = Path(root) / "fidelity" / f"{variant}.pt"
+        if path.is_file():
+            return path
+    pytest.skip(f"fidelity checkpoint {variant}.pt not found (set GAITBENCH_FIXTURES to the "
+                "folder holding fidelity/)")
+
+
+@pytest.mark.parametrize("regions", [(40, 24), (8, 32, 16, 8), (4, 4, 12, 4, 4, 4), (6, 10)])
+def test_tiled_arme_equals_per_region_convolutions(regions):
+    torch.manual_seed(0)
+    fast = ARMEConv(5, 7, regions)
+    literal = ARMEConv(5, 7, regions, literal=True)
+    literal.load_state_dict(fast.state_dict())
+    x = torch.randn(2, 5, 4, sum(regions), 9, requires_grad=True)
+    y_fast, y_lit = fast(x), literal(x)
+    assert (y_fast - y_lit).abs().max() < 1e-5
+    # and the region borders really are zero-padded: row 0 of region 2 ignores region 1
+    x2 = x.detach().clone()
+    x2[:, :, :, regions[0] - 1] += 100.0
+    assert torch.allclose(fast(x2)[:, :, :, regions[0]:], y_fast[:, :, :, regions[0]:].detach(),
+                          atol=1e-5)
+    g = torch.randn_like(y_fast)
+    grads_fast = torch.autograd.grad(y_fast, [x, *fast.parameters()], g)
+    grads_lit = torch.autograd.grad(y_lit, [x, *literal.parameters()], g)
+    for a, b in zip(grads_fast, grads_lit):
+        assert (a - b).abs().max() < 1e-4
+
+
+def test_fast_fta_equals_per_region_fta():
+    torch.manual_seed(1)
+    fast = FTA(6, (5, 3))
+    literal = FTA(6, (5, 3), literal=True)
+    literal.load_state_dict(fast.state_dict())
+    x = torch.randn(2, 6, 11, 8, 5)
+    out = fast(x)
+    assert out.shape == (2, 6, 3, 8, 5)  # (11 - 3) // 3 + 1 frames
+    assert (out - literal(x)).abs().max() < 1e-6
+
+
+def test_whole_model_fast_equals_literal_forward_and_backward():
+    torch.manual_seed(2)
+    fast = create("hstl-tiny")
+    literal = create("hstl-tiny", literal=True)
+    literal.load_state_dict(fast.state_dict())
+    sils = (torch.rand(2, 6, 64, 44) > 0.5).float()
+    a, b = fast(sils), literal(sils)
+    assert (a.embeddings - b.embeddings).abs().max() < 1e-5
+    (a.embeddings.sum() + a.logits.sum()).backward()
+    (b.embeddings.sum() + b.logits.sum()).backward()
+    for (k, p), q in zip(fast.named_parameters(), literal.parameters()):
+        assert (p.grad - q.grad).abs().max() < 1e-4 * max(1.0, q.grad.abs().max().item()), k
+
+
+@pytest.mark.parametrize("dataset,parts,channels,classes", [
+    ("casia-b", 73, 128, 74), ("oumvlp", 50, 256, 5153), ("grew", 50, 256, 20000),
+    ("gait3d", 46, 256, 3000)])
+def test_published_variants(dataset, parts, channels, classes):
+    with torch.device("meta"):
+        model = create("hstl", dataset=dataset)
+    assert model.parts == parts
+    assert model.head.fc_bin.shape == (parts, channels, channels)
+    assert model.classifier.fc_bin.shape == (parts, channels, classes)
+    if f"hstl_{dataset}" in SUMMARY:
+        assert sum(p.numel() for p in model.parameters()) == SUMMARY[f"hstl_{dataset}"]["params"]
+
+
+def test_casia_b_flops_equal_reference():
+    from gaitbench.reporting.complexity import complexity
+
+    result = complexity("hstl", "casia-b")
+    assert result["flops"] == SUMMARY["hstl_casia-b"]["fvcore_flops_30x64x44"] == 25_824_774_400
+    assert result["params"] == 4_745_834
+
+
+def test_fidelity_with_official_checkpoint():
+    model = load_published(fidelity_checkpoint("hstl_casia-b"), "hstl", "casia-b")
+    assert not model.training
+    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy")
+                            .astype(np.float32))
+    ref = np.load(FIXTURES / "fidelity" / "hstl_casia-b_embeddings.npy")
+    with torch.no_grad():
+        emb = model(clip).embeddings.numpy()
+    assert emb.shape == ref.shape == (1, 73, 128)
+    assert np.abs(emb - ref).max() < 1e-4

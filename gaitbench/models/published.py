@@ -111,6 +111,7 @@ def load_published(path: str | os.PathLike, name: str, dataset: str = "casia-b",
     The class count is read from the checkpoint where the variant's differs only there
     (`num_classes` forces it).
     """
+    name_table(name)  # a model without a published format fails before the file is read
     state = read_checkpoint(path)
     model = create(name, dataset=dataset, num_classes=num_classes)
     model.load_state_dict(convert_state_dict(state, model, name, dataset), strict=True)

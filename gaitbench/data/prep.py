@@ -73,14 +73,8 @@ class PrepSummary:
 
 
 def read_png(path: Path) -> np.ndarray | None:
-    """One grayscale frame, or None if the file can't be decoded."""
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError:
-        return None
-    if data.size == 0:
-        return None
-    return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    """One grayscale frame, or None if the file can't be decoded (missing, empty, corrupt)."""
+    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
 
 
 def process_sequence(source: SequenceSource, size: int, mode: str) -> SequenceResult:

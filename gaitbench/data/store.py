@@ -45,10 +45,12 @@ FORMAT = "gaitbench-store"
 VERSION = 1
 
 INDEX_COLUMNS = ("subject", "condition", "view")
-# 32 frames of 64x64 is a 128 KiB chunk: a typical sequence (25-100 frames) touches 1-4 chunks.
-CHUNK_BYTES = 128 * 1024
+# 8 frames of 64x64 per 32 KiB chunk: a random sequence read decompresses at most 14 frames it
+# doesn't need. gzip level 1 reads ~25 % faster than level 4 for ~20 % more bytes (measured on
+# aligned silhouettes: 390 vs 327 bytes a frame, a tenth of an OpenGait pkl).
+CHUNK_BYTES = 32 * 1024
 COMPRESSION = "gzip"
-COMPRESSION_LEVEL = 4
+COMPRESSION_LEVEL = 1
 # Frames buffered in memory before they are appended to /frames.
 _FLUSH_FRAMES = 4096
 

@@ -17,6 +17,7 @@ from gaitbench.reporting.tables import DATASET_NAMES, _labels  # noqa: E402
 
 def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()  # wide tick labels (learning rates) must not run into the next panel
     paths = []
     for ext in ("png", "pdf"):
         p = out_dir / f"{stem}.{ext}"
@@ -49,7 +50,10 @@ def plot_per_view(results: list[dict], out_dir: Path, published: dict | None = N
         ax.set_xlabel("probe view (degrees)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("rank-1 (%), identical views excluded")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    # One legend under the panels: inside a panel it hides the lowest views' points.
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="upper center", ncol=min(len(labels), 4),
+               bbox_to_anchor=(0.5, 0.0))
     return _save(fig, out_dir, f"rank1_per_view_{protocol}")
 
 
@@ -82,6 +86,7 @@ def plot_accuracy_vs_flops(results: list[dict], out_dir: Path, published: dict |
             ax.scatter(c["flops"] / 1e9, acc, s=_area(c["params"]), facecolors="none", edgecolors="grey")
             ax.annotate(f"{p['model']} (pub.)", (c["flops"] / 1e9, acc), fontsize=7, color="grey",
                         xytext=(4, -8), textcoords="offset points")
+        ax.margins(x=0.15, y=0.1)  # room for the labels of the outermost points
         ax.set_xlabel("GFLOPs (fvcore, 30 x 64 x 44, 1 MAC = 1 FLOP)")
         ax.set_ylabel("mean rank-1 (%)" if proto == "casia-b" else "rank-1 (%)")
         ax.set_title(f"{DATASET_NAMES.get(proto, proto)}: accuracy vs compute (marker area = params)")

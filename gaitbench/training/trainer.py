@@ -11,6 +11,7 @@ checkpoint ends with the weights of an uninterrupted run (bit for bit on the CPU
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import signal
 import threading
@@ -296,11 +297,14 @@ def train(
     progress: Callable[[int, dict | None], None] | None = None,
     tensorboard: bool = False,
     model: nn.Module | None = None,
+    train_subjects: list[str] | None = None,
 ) -> TrainResult:
     """Train ``recipe.model.name`` on the training split of a store; write the run folder.
 
     ``model``: train this module instead of creating ``recipe.model.name`` (it must return a
-    `gaitbench.models.ModelOutput`). Under torchrun (``WORLD_SIZE > 1``) every rank calls this.
+    `gaitbench.models.ModelOutput`). ``train_subjects``: use the labels of only these training
+    subjects (SelfGait's label-efficiency fine-tuning); the test split is unchanged. Under
+    torchrun (``WORLD_SIZE > 1``) every rank calls this.
     """
     from gaitbench.data.partitions import resolve_partition
     from gaitbench.data.sampling import TrainClips, iteration_loader
@@ -317,6 +321,9 @@ def train(
         partition = resolve_partition(
             recipe.data.partition, recipe.dataset, store.subjects(), getattr(store, "partition", None)
         )
+        if train_subjects is not None:
+            keep = set(map(str, train_subjects))
+            partition = dataclasses.replace(partition, train=[s for s in partition.train if s in keep])
         rows, labels, classes = training_split(store, partition)
         if len(classes) < recipe.data.ids_per_batch:
             raise GaitbenchError(
@@ -442,3 +449,70 @@ def train(
         )
     finally:
         D.shutdown(dist)
+
+
+def train_model(
+    model: str,
+    *,
+    dataset: str = "casia-b",
+    data: str | Path | None = None,
+    recipe: str | Path | None = None,
+    iterations: int | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    out: str | Path | None = None,
+    resume: bool = False,
+    save_every: int | None = None,
+    device: str = "cpu",
+    seed: int | None = None,
+    partition: str | None = None,
+    compile: bool = False,
+    tensorboard: bool = False,
+    progress: Callable[[int, dict | None], None] | None = None,
+    on_start: Callable[[Recipe, Path, Path], None] | None = None,
+) -> TrainResult:
+    """What ``gaitbench train`` does: resolve the recipe, store and run folder, then `train`.
+
+    The recipe is ``--recipe``, else (on ``--resume``) the run's own ``config.yaml``, else the
+    published ``baselines/<model>_<dataset>.yaml``; explicit options override it in the order
+    recipe < ``--set`` < the named options. ``on_start(recipe, store, run_dir)`` is called once
+    everything is resolved (the CLI prints a header there).
+    """
+    from gaitbench.paths import default_store, runs_root
+    from gaitbench.training.config import find_recipe, load_recipe
+
+    run_dir = Path(out) if out is not None else runs_root() / f"{model}-{dataset}"
+    own_config = run_dir / "config.yaml"
+    if recipe is not None:
+        path = Path(recipe)
+    elif resume and own_config.is_file():
+        path = own_config
+    else:
+        path = find_recipe(model, dataset)
+    named = [f"model.name={model}", f"dataset={dataset}"]
+    if iterations is not None:
+        named.append(f"train.iterations={iterations}")
+    if save_every is not None:
+        named.append(f"train.save_every={save_every}")
+    if seed is not None:
+        named.append(f"train.seed={seed}")
+    if partition is not None:
+        named.append(f"data.partition={partition}")
+    if compile:
+        named.append("train.compile=true")
+    resolved = load_recipe(path, [*overrides, *named])
+
+    store = Path(data) if data is not None else default_store(dataset)
+    if not store.is_file():
+        hint = "" if data is not None else " (the default store; $GAITBENCH_DATA moves it)"
+        raise GaitbenchError(
+            f"store {store} not found{hint}: make it with `gaitbench prep {dataset} RAW_DIR` "
+            f"or `gaitbench synth {store}`, or pass --data"
+        )
+    if not resume and ckpt_io.list_checkpoints(run_dir):
+        raise GaitbenchError(
+            f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
+        )
+    if on_start is not None:
+        on_start(resolved, store, run_dir)
+    return train(resolved, store, run_dir, device=device, resume=resume, progress=progress,
+                 tensorboard=tensorboard)

@@ -1,0 +1,78 @@
+"""``gaitbench train``: a registered model, its published recipe, one command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from gaitbench.cli._app import command, console
+
+
+@command("train")
+def train_command(
+    model: str = typer.Argument(..., help="Registered model (gaitbench models lists them), e.g. hstl."),
+    dataset: str = typer.Option("casia-b", "--dataset", help="casia-b, oumvlp, grew or gait3d: picks the recipe and default store."),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Store to train on (default: data/<dataset>-64.h5, under $GAITBENCH_DATA)."),
+    recipe: Optional[Path] = typer.Option(None, "--recipe", help="Recipe YAML (default: baselines/<model>_<dataset>.yaml)."),
+    iterations: Optional[int] = typer.Option(None, "--iterations", "-n", help="Total iterations (default: the recipe's)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a recipe key, e.g. --set optimizer.lr=3e-4 (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/<model>-<dataset>, under $GAITBENCH_RUNS)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the run's newest readable checkpoint."),
+    save_every: Optional[int] = typer.Option(None, "--save-every", help="Checkpoint every N iterations (default: the recipe's)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda (under torchrun: each rank's local GPU)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation and batches (default: the recipe's)."),
+    partition: Optional[str] = typer.Option(None, "--partition", help="official (default), ratio:F or a JSON file of train/test ids."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the model."),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."),
+) -> None:
+    """Train MODEL with its paper's recipe; writes config.yaml, checkpoints/ and metrics.jsonl."""
+    from gaitbench.training.trainer import train_model
+
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    bar = Progress(
+        TextColumn("[bold]train[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}  lr {task.fields[lr]}  {task.fields[speed]} it/s"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not main_rank,
+    )
+    task = None
+
+    def on_start(resolved, store, run_dir) -> None:
+        nonlocal task
+        if main_rank:
+            console.print(f"[bold]{resolved.model.name}[/] on {store} -> {run_dir}  ({resolved.source or 'custom recipe'})")
+        task = bar.add_task(resolved.model.name, total=resolved.train.iterations, loss="-", lr="-", speed="-")
+
+    def progress(iteration: int, log: dict | None) -> None:
+        fields = {}
+        if log is not None:
+            fields = {"loss": f"{log['loss']:.4f}", "lr": f"{log['lr']:.2e}", "speed": f"{log['it_per_s']:.2f}"}
+        bar.update(task, completed=iteration, **fields)
+
+    with bar:
+        result = train_model(
+            model, dataset=dataset, data=data, recipe=recipe, iterations=iterations,
+            overrides=overrides, out=out, resume=resume, save_every=save_every, device=device,
+            seed=seed, partition=partition, compile=compile, tensorboard=tensorboard,
+            progress=progress, on_start=on_start,
+        )
+    if not main_rank:
+        return
+    for path, reason in result.skipped:
+        console.print(f"[yellow]skipped corrupt checkpoint[/] {path}: {reason}")
+    if result.resumed_from:
+        console.print(f"resumed from {result.resumed_from}")
+    if result.interrupted:
+        console.print(
+            f"interrupted at iteration {result.iteration}; saved {result.checkpoint}; "
+            f"continue with --resume"
+        )
+        raise typer.Exit(130)
+    console.print(f"done: iteration {result.iteration}, checkpoint {result.checkpoint}")

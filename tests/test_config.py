@@ -1,0 +1,106 @@
+"""Recipes: every published YAML loads and validates; strict keys; --set overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gaitbench.errors import GaitbenchError
+from gaitbench.training.config import (
+    apply_overrides,
+    find_recipe,
+    list_recipes,
+    load_recipe,
+    recipe_from_dict,
+    save_recipe,
+)
+
+EXPECTED = {
+    "hstl_casia-b", "hstl_oumvlp", "hstl_gait3d", "hstl_grew",
+    "gaitset_casia-b", "gaitset_oumvlp", "gaitpart_casia-b", "gaitpart_oumvlp",
+    "gaitgl_casia-b", "gaitgl_oumvlp", "gaitgl_grew",
+    "gaitbase_casia-b", "gaitbase_oumvlp", "gaitbase_grew", "gaitbase_gait3d",
+}  # fmt: skip
+
+
+def test_every_published_recipe_is_shipped():
+    assert {p.stem for p in list_recipes()} >= EXPECTED
+
+
+@pytest.mark.parametrize("path", list_recipes(), ids=lambda p: p.stem)
+def test_recipe_loads_validates_and_names_its_source(path: Path):
+    recipe = load_recipe(path)
+    model, dataset = path.stem.split("_")
+    assert recipe.model.name == model and recipe.dataset == dataset
+    assert "Source:" in path.read_text().splitlines()[1] and recipe.source
+    # The triplet loss needs K >= 2 positives per identity in every published setting.
+    assert recipe.data.seqs_per_id >= 2 and recipe.loss.triplet_margin == 0.2
+    assert recipe.scheduler.milestones[-1] < recipe.train.iterations
+
+
+def test_hstl_casia_b_is_the_published_setting():
+    r = load_recipe(find_recipe("hstl", "casia-b"))
+    assert (r.optimizer.name, r.optimizer.lr, r.optimizer.weight_decay) == ("adam", 1e-4, 5e-4)
+    assert (r.train.iterations, r.scheduler.milestones, r.scheduler.gamma) == (90000, [70000], 0.1)
+    assert (r.data.ids_per_batch, r.data.seqs_per_id, r.data.frames) == (8, 8, 30)
+    assert r.data.sample_type == "fixed_ordered" and r.train.amp
+    assert (r.loss.triplet_weight, r.loss.ce_weight, r.model.num_classes) == (1.0, 1.0, 74)
+
+
+def test_gaitset_uses_unordered_sets_and_gaitgl_80k():
+    assert load_recipe(find_recipe("gaitset", "casia-b")).data.sample_type == "fixed_unordered"
+    gl = load_recipe(find_recipe("gaitgl", "casia-b"))
+    assert gl.train.iterations == 80000 and gl.loss.ce_weight == 1.0
+    base = load_recipe(find_recipe("gaitbase", "grew"))
+    assert (base.data.frames_min, base.data.frames_max) == (20, 40)
+    assert [a.name for a in base.data.augment] == ["perspective", "flip", "rotate"]
+
+
+def test_unknown_key_names_it(tmp_path):
+    data = load_recipe(find_recipe("hstl", "casia-b")).to_dict()
+    data["optimizer"]["learning_rate"] = 0.1
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(GaitbenchError, match="optimizer.learning_rate"):
+        load_recipe(path)
+    with pytest.raises(GaitbenchError, match="'trainer'"):
+        recipe_from_dict({"trainer": {}})
+
+
+def test_wrong_types_and_values_are_errors():
+    with pytest.raises(GaitbenchError, match="train.iterations: expected an integer"):
+        recipe_from_dict({"train": {"iterations": "many"}})
+    with pytest.raises(GaitbenchError, match="data.sample_type"):
+        recipe_from_dict({"data": {"sample_type": "random"}})
+    with pytest.raises(GaitbenchError, match="ids_per_batch"):
+        recipe_from_dict({"data": {"ids_per_batch": 1}})
+    with pytest.raises(GaitbenchError, match="augment\\[0\\].name"):
+        recipe_from_dict({"data": {"augment": [{"name": "blur", "p": 0.1}]}})
+
+
+def test_set_overrides():
+    r = load_recipe(find_recipe("hstl", "casia-b"), ["optimizer.lr=3e-4", "scheduler.milestones=[10, 20]"])
+    assert r.optimizer.lr == 3e-4 and r.scheduler.milestones == [10, 20]
+    r = apply_overrides(r, ["train.amp=false", "model.args.channels=[8, 16]", "model.num_classes=null"])
+    assert r.train.amp is False and r.model.args == {"channels": [8, 16]} and r.model.num_classes is None
+    with pytest.raises(GaitbenchError, match="optimizer.betas"):
+        apply_overrides(r, ["optimizer.betas=0.9"])
+    with pytest.raises(GaitbenchError, match="'optimiser'"):
+        apply_overrides(r, ["optimiser.lr=1"])
+    with pytest.raises(GaitbenchError, match="section.key=value"):
+        apply_overrides(r, ["optimizer.lr"])
+
+
+def test_resolved_recipe_round_trips(tmp_path):
+    r = load_recipe(find_recipe("gaitbase", "casia-b"), ["train.iterations=7"])
+    save_recipe(r, tmp_path / "config.yaml")
+    assert load_recipe(tmp_path / "config.yaml") == r
+
+
+def test_recipes_are_found_relative_to_the_package(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert find_recipe("gaitset-tiny", "casia-b").name == "gaitset_casia-b.yaml"
+    with pytest.raises(GaitbenchError, match="no published recipe for selfgait on grew"):
+        find_recipe("selfgait", "grew")

@@ -1,8 +1,8 @@
 """SelfGait's self-supervised stage: unlabelled clips, augmentations, the pretext step, the EMA.
 
-Pre-training never sees a label. `UnlabelledClips` is handed a frame reader and a list of
-sequence indices, nothing else: it cannot read subject ids because it never receives them
-(which sequences form the unlabelled pool, e.g. the training split, is decided by the caller).
+Pre-training never sees a label. `UnlabelledClips` is handed a store and a list of row numbers
+and only ever calls ``store.read(row)``: no subject id reaches the sampler, the batches or the
+loss (which rows form the unlabelled pool, the training split, is decided before it).
 
 Two pretext tasks, as in the SelfGait release:
 
@@ -17,17 +17,33 @@ perfect prediction and about 2 for unrelated vectors.
 
 from __future__ import annotations
 
-import math
+import json
+import os
+from contextlib import nullcontext
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+from torch.utils.data import Dataset
 
+from gaitbench.data.sampling import augment_sequence, sample_frame_indices
 from gaitbench.errors import GaitbenchError
 from gaitbench.models.selfgait import SelfGait, byol_loss
+from gaitbench.training import checkpoint as ckpt_io
+from gaitbench.training import distributed as D
+from gaitbench.training.config import Recipe, save_recipe
+from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook
+from gaitbench.training.trainer import (
+    Trainer,
+    TrainResult,
+    _amp_dtype,
+    _build_optimizer,
+    train,
+    training_split,
+)
 
 PRETEXTS = ("two-view", "next-frame")
 MOMENTUM = 0.996  # the release's trainer.m
@@ -35,112 +51,60 @@ MOMENTUM = 0.996  # the release's trainer.m
 
 # -- unlabelled data -----------------------------------------------------------------------------
 
+# Flip and random erasing, and a small affine (rotation within +-10 degrees), each drawn once per
+# sequence. The release's active transforms were a flip and a random grayscale; grayscale is the
+# identity on a binary silhouette, so erasing and rotation take its place (the issue's list).
+PRETRAIN_AUGMENT = (("flip", 0.5), ("erase", 0.5), ("rotate", 0.5))
 
-class UnlabelledClips:
-    """Random fixed-length clips from unlabelled sequences: ``batch(n)`` -> uint8 [n, frames, H, W].
 
-    Args:
-        read: ``read(i) -> uint8 [T, H, W]``, e.g. a store's ``read``; the only thing consulted.
-        indices: the sequences of the unlabelled pool.
-        frames: clip length (the release: 30). Shorter sequences are repeated cyclically.
-        seed: seeds the generator; ``state_dict`` / ``load_state_dict`` give exact resume.
+class UnlabelledClips(Dataset):
+    """Item ``i``: iteration ``i``'s two augmented views of the same clips, uint8 [n, s, H, W'] x2.
+
+    Reads frames only: it is given store rows (the unlabelled pool) and calls ``store.read(row)``,
+    never the store's index, so no subject id reaches pre-training. A batch is a function of
+    ``(seed, iteration)`` alone (exact resume, any number of workers), as in `TrainClips`.
     """
 
-    def __init__(self, read: Callable[[int], np.ndarray], indices: Sequence[int], frames: int = 30,
-                 seed: int = 0) -> None:
-        if len(indices) == 0:
-            raise GaitbenchError("pre-training pool is empty: the store has no training sequences")
-        self._read = read
-        self.indices = np.asarray(indices, dtype=np.int64)
-        self.frames = frames
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, store_path: str | Path, rows: Sequence[int], *, batch_size: int,
+                 frames: int = 30, augment: Sequence[tuple[str, float]] = PRETRAIN_AUGMENT,
+                 seed: int = 0, in_memory: bool = False, store: Any = None) -> None:
+        if len(rows) == 0:
+            raise GaitbenchError(f"pre-training pool of {store_path} is empty: check --data and the partition")
+        self.store_path = Path(store_path)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.batch_size, self.frames, self.seed = batch_size, frames, seed
+        self.augment = list(augment)
+        self.in_memory = in_memory
+        self._store = store
+        self._pid = os.getpid() if store is not None else None
 
-    def clip(self, i: int) -> np.ndarray:
-        seq = self._read(int(i))
-        t = seq.shape[0]
-        if t >= self.frames:
-            start = int(self.rng.integers(0, t - self.frames + 1))
-            return seq[start : start + self.frames]
-        start = int(self.rng.integers(0, t))
-        return seq[(start + np.arange(self.frames)) % t]
+    def __len__(self) -> int:
+        return 2**62  # indexed by iteration
 
-    def batch(self, n: int) -> np.ndarray:
-        chosen = self.rng.choice(self.indices, size=n, replace=len(self.indices) < n)
-        return np.stack([self.clip(i) for i in chosen])
+    def _open(self) -> Any:
+        if self._store is None or self._pid != os.getpid():
+            from gaitbench.data.store import Store
 
-    def state_dict(self) -> dict:
-        return {"rng": self.rng.bit_generator.state}
+            self._store = Store(self.store_path, in_memory=self.in_memory)
+            self._pid = os.getpid()
+        return self._store
 
-    def load_state_dict(self, state: dict) -> None:
-        self.rng.bit_generator.state = state["rng"]
+    def __getitem__(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+        store = self._open()
+        rng = np.random.default_rng([self.seed, iteration])
+        chosen = rng.choice(self.rows, size=self.batch_size, replace=len(self.rows) < self.batch_size)
+        views_a, views_b = [], []
+        for j, row in enumerate(chosen):
+            rng_j = np.random.default_rng([self.seed, iteration, j])
+            seq = store.read(int(row))
+            # Consecutive frames (no skip): the next-frame pretext needs real temporal order.
+            clip = seq[sample_frame_indices(len(seq), self.frames, rng_j, ordered=True)]
+            views_a.append(augment_sequence(clip, self.augment, rng_j))
+            views_b.append(augment_sequence(clip, self.augment, rng_j))  # fresh draws: another view
+        return torch.from_numpy(np.stack(views_a)), torch.from_numpy(np.stack(views_b))
 
-
-def cut_and_scale(frames: np.ndarray | Tensor) -> Tensor:
-    """uint8 [..., S, S] -> float [..., S, S - 2 * (S // 64 * 10)] in 0..1 (the models' 64x44 input)."""
-    x = torch.as_tensor(frames)
-    size = x.shape[-1]
-    cut = size // 64 * 10
-    return x[..., cut : size - cut].float() / 255.0
-
-
-# -- augmentations -------------------------------------------------------------------------------
-
-
-@dataclass
-class Augment:
-    """Silhouette-sequence augmentations, each drawn once per sequence and applied to all its frames.
-
-    The release's active transforms were a horizontal flip and a random grayscale; grayscale is
-    the identity on a binary silhouette, so we drop it and add random erasing and a small affine
-    (both on the issue's list), which do change a silhouette sequence.
-    """
-
-    flip_p: float = 0.5
-    erase_p: float = 0.5
-    erase_area: tuple[float, float] = (0.02, 0.2)
-    affine_p: float = 0.5
-    max_rotate_deg: float = 5.0
-    max_translate: float = 0.05  # fraction of the half-width / half-height (affine_grid units)
-    max_scale: float = 0.05
-
-    def __call__(self, sils: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """sils float [n, s, H, W] -> augmented copy, same shape."""
-        n, s, h, w = sils.shape
-        dev = sils.device
-
-        def uniform(lo: float, hi: float, size: int = n) -> Tensor:
-            return torch.rand(size, generator=generator).to(dev) * (hi - lo) + lo
-
-        def coin(p: float) -> Tensor:
-            return torch.rand(n, generator=generator).to(dev) < p
-
-        out = torch.where(coin(self.flip_p)[:, None, None, None], sils.flip(-1), sils)
-
-        affine = coin(self.affine_p)
-        angle = torch.deg2rad(uniform(-self.max_rotate_deg, self.max_rotate_deg)) * affine
-        scale = 1 + uniform(-self.max_scale, self.max_scale) * affine
-        tx = uniform(-self.max_translate, self.max_translate) * affine
-        ty = uniform(-self.max_translate, self.max_translate) * affine
-        cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-        theta = torch.stack([torch.stack([cos, -sin, tx], -1), torch.stack([sin, cos, ty], -1)], 1)
-        grid = F.affine_grid(theta.repeat_interleave(s, 0), [n * s, 1, h, w], align_corners=False)
-        warped = F.grid_sample(out.reshape(n * s, 1, h, w), grid, align_corners=False).reshape(n, s, h, w)
-        # An identity affine through grid_sample is exact only up to rounding: keep the originals.
-        out = torch.where(affine[:, None, None, None], warped, out)
-
-        # Random erasing: one rectangle per sequence, the same in every frame (a static occluder).
-        area = uniform(*self.erase_area) * h * w
-        aspect = torch.exp(uniform(math.log(0.3), math.log(3.3)))
-        eh = torch.sqrt(area * aspect).clamp(1, h)
-        ew = torch.sqrt(area / aspect).clamp(1, w)
-        y0 = uniform(0, 1) * (h - eh)
-        x0 = uniform(0, 1) * (w - ew)
-        ys = torch.arange(h, device=dev)[None, :, None]
-        xs = torch.arange(w, device=dev)[None, None, :]
-        box = ((ys >= y0[:, None, None]) & (ys < (y0 + eh)[:, None, None])
-               & (xs >= x0[:, None, None]) & (xs < (x0 + ew)[:, None, None]))  # fmt: skip
-        box &= coin(self.erase_p)[:, None, None]
-        return out.masked_fill(box[:, None], 0.0)
+    def state_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed}
 
 
 # -- the pretext step and the momentum update ----------------------------------------------------
@@ -183,50 +147,6 @@ def ema_update(model: SelfGait, momentum: float = MOMENTUM) -> None:
                 t.copy_(o)
 
 
-def momentum_at(iteration: int, total: int, base: float = MOMENTUM) -> float:
-    """BYOL's cosine schedule from ``base`` to 1 over training (constant ``base`` if total <= 0)."""
-    if total <= 0:
-        return base
-    return 1 - (1 - base) * (math.cos(math.pi * min(iteration, total) / total) + 1) / 2
-
-
-class PretrainStep:
-    """One pre-training iteration: sample clips, augment twice, pretext loss, backward, step, EMA.
-
-    Reads no labels: ``clips`` is an `UnlabelledClips`. Returns the loss as a float.
-    """
-
-    def __init__(self, model: SelfGait, clips: UnlabelledClips, optimizer: torch.optim.Optimizer,
-                 batch_size: int, pretext: str = "two-view", momentum: float = MOMENTUM,
-                 augment: Augment | None = None, device: str | torch.device = "cpu", seed: int = 0) -> None:
-        if pretext not in PRETEXTS:
-            raise GaitbenchError(f"unknown pretext {pretext!r}: choose one of {', '.join(PRETEXTS)}")
-        self.model, self.clips, self.optimizer = model, clips, optimizer
-        self.batch_size, self.pretext, self.momentum = batch_size, pretext, momentum
-        self.augment = augment or Augment()
-        self.device = torch.device(device)
-        self.generator = torch.Generator().manual_seed(seed)
-
-    def __call__(self) -> float:
-        self.model.train()
-        sils = cut_and_scale(self.clips.batch(self.batch_size)).to(self.device)
-        view_a = self.augment(sils, self.generator)
-        view_b = self.augment(sils, self.generator)
-        loss = pretext_loss(self.model, view_a, view_b, self.pretext)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        ema_update(self.model, self.momentum)
-        return float(loss.detach())
-
-    def state_dict(self) -> dict:
-        return {"clips": self.clips.state_dict(), "generator": self.generator.get_state()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.clips.load_state_dict(state["clips"])
-        self.generator.set_state(state["generator"])
-
-
 # -- fine-tuning helpers -------------------------------------------------------------------------
 
 
@@ -258,3 +178,183 @@ def load_pretrained(model: SelfGait, checkpoint: dict) -> list[str]:
                              f"({len(bad)} mismatched tensors, e.g. {bad[:1]}): use the same variant")
     model.load_state_dict(state, strict=True)
     return list(state)
+
+
+# -- the two stages, as runs -----------------------------------------------------------------------
+
+STAGE_FILE = "selfgait.json"  # RUN/selfgait.json: stage, pretext, init run, labelled fraction and subjects
+
+
+def _write_stage(run_dir: Path, record: dict[str, Any]) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / STAGE_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def read_stage(run_dir: str | Path) -> dict[str, Any]:
+    """A SelfGait run's stage record (``RUN/selfgait.json``); a run without one is a user error."""
+    path = Path(run_dir) / STAGE_FILE
+    if not path.is_file():
+        raise GaitbenchError(f"{path} not found: {run_dir} is not a `gaitbench train selfgait` run")
+    return json.loads(path.read_text())
+
+
+def _selfgait(model: nn.Module) -> SelfGait:
+    if not isinstance(model, SelfGait):
+        raise GaitbenchError(f"--stage needs a selfgait model, got {getattr(model, 'gaitbench_name', model)!r}")
+    return model
+
+
+def _last_checkpoint(run: str | Path) -> dict[str, Any]:
+    from gaitbench.training.checkpoint import checkpoint_dir, load_checkpoint
+
+    path = checkpoint_dir(Path(run)) / "last.pt"
+    if not path.is_file():
+        raise GaitbenchError(f"--init {run}: no checkpoints/last.pt there; pass a finished pretrain run folder")
+    return load_checkpoint(path)
+
+
+class PretrainTrainer(Trainer):
+    """The trainer with SelfGait's self-supervised step: the batch is two views, not sils + labels."""
+
+    def __init__(self, *args: Any, pretext: str, momentum: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pretext, self.momentum = pretext, momentum
+
+    def step(self, view_a: Tensor, view_b: Tensor) -> dict[str, Tensor]:  # type: ignore[override]
+        """Pretext loss on two uint8 views [n, s, H, W], backward, optimiser step, then the EMA."""
+        a = view_a.to(self.device, non_blocking=True).float().div_(255.0)
+        b = view_b.to(self.device, non_blocking=True).float().div_(255.0)
+        autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype)
+                    if self.amp_dtype is not None else nullcontext())
+        with autocast:
+            loss = pretext_loss(self.bare_model, a, b, self.pretext)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        ema_update(self.bare_model, self.momentum)
+        return {"loss": loss.detach()}
+
+
+def pretrain(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, pretext: str = "two-view",
+             momentum: float = MOMENTUM, device: str = "cpu", resume: bool = False,
+             progress: Callable[[int, dict | None], None] | None = None) -> TrainResult:
+    """SelfGait pre-training on the training split's sequences, without their labels.
+
+    The partition decides which sequences form the unlabelled pool (test subjects stay out);
+    from there on only store rows travel: `UnlabelledClips` reads frames, never subject ids.
+    Writes a normal run folder (config.yaml, checkpoints, metrics.jsonl) plus ``selfgait.json``.
+    """
+    from gaitbench.data.partitions import resolve_partition
+    from gaitbench.data.sampling import iteration_loader
+    from gaitbench.data.store import Store
+    from gaitbench.models import create
+
+    if pretext not in PRETEXTS:
+        raise GaitbenchError(f"unknown pretext {pretext!r}: choose one of {', '.join(PRETEXTS)}")
+    if not 0 <= momentum < 1:
+        raise GaitbenchError(f"--momentum {momentum}: give a value in [0, 1), e.g. {MOMENTUM}")
+    run_dir, store_path = Path(run_dir), Path(store_path)
+    dist = D.init_from_env(device)
+    try:
+        if dist.enabled:
+            raise GaitbenchError("selfgait pre-training runs in one process: launch it without torchrun")
+        dev = D.device_for(device, dist)
+        store = Store(store_path, in_memory=recipe.data.in_memory)
+        partition = resolve_partition(recipe.data.partition, recipe.dataset, store.subjects(),
+                                      getattr(store, "partition", None))
+        rows, _, _ = training_split(store, partition)  # the pool; its labels are dropped here
+        point = ckpt_io.find_resume(run_dir) if resume else None
+        if not resume and ckpt_io.list_checkpoints(run_dir):
+            raise GaitbenchError(f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_recipe(recipe, run_dir / "config.yaml")
+        _write_stage(run_dir, {"stage": "pretrain", "pretext": pretext, "momentum": momentum,
+                               "labels": 0.0, "pool_sequences": len(rows)})
+
+        seed = recipe.train.seed
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args)).to(dev)
+        model.train()
+        optimizer = _build_optimizer(recipe, model)  # online branch and heads; target is frozen
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, recipe.scheduler.milestones,
+                                                         recipe.scheduler.gamma)
+        amp_dtype = _amp_dtype(recipe, dev)
+        scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
+        start = 0
+        if point is not None:
+            state = point.checkpoint
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            scaler.load_state_dict(state["scaler"])
+            ckpt_io.set_rng_state(state["rng"])
+            start = int(state["iteration"])
+
+        d = recipe.data
+        dataset = UnlabelledClips(store_path, rows, batch_size=d.ids_per_batch * d.seqs_per_id,
+                                  frames=d.frames, seed=seed, in_memory=d.in_memory,
+                                  store=store if d.workers == 0 else None)
+        loader = iteration_loader(dataset, start, recipe.train.iterations, d.workers,
+                                  pin_memory=dev.type == "cuda")
+        hooks: list[Hook] = [MetricsHook(run_dir / "metrics.jsonl", progress),
+                             CheckpointHook(recipe.train.save_every, recipe.train.keep_last)]
+        trainer = PretrainTrainer(model, None, optimizer, scheduler, scaler, recipe, run_dir, dist, dev,
+                                  amp_dtype, hooks, start, dataset.state_dict(),
+                                  pretext=pretext, momentum=momentum)
+        if point is not None:
+            trainer.last_checkpoint, trainer.last_saved = point.path, start
+        interrupted = trainer.fit(loader, recipe.train.iterations)
+        return TrainResult(run_dir=run_dir, iteration=trainer.iteration, checkpoint=trainer.last_checkpoint,
+                           interrupted=interrupted, resumed_from=point.path if point else None,
+                           skipped=point.skipped if point else [], logs=trainer.logs)
+    finally:
+        D.shutdown(dist)
+
+
+def finetune(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, init: str | Path | None = None,
+             labels: float = 1.0, label_seed: int = 0, device: str = "cpu", resume: bool = False,
+             progress: Callable[[int, dict | None], None] | None = None,
+             tensorboard: bool = False) -> TrainResult:
+    """Fine-tune SelfGait's backbone with the triplet loss on a seeded fraction of training subjects.
+
+    ``init``: a pretrain run folder whose ``last.pt`` initialises every weight (None: from scratch).
+    ``labels``: the fraction of the partition's training subjects whose labels are used. The test
+    split is the standard one, so results sit beside every other model's. The chosen subjects
+    are recorded in ``RUN/selfgait.json``.
+    """
+    from gaitbench.data.partitions import resolve_partition
+    from gaitbench.data.store import Store
+    from gaitbench.models import create
+
+    run_dir = Path(run_dir)
+    if not resume and ckpt_io.list_checkpoints(run_dir):
+        raise GaitbenchError(f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder")
+    with Store(store_path) as store:
+        partition = resolve_partition(recipe.data.partition, recipe.dataset, store.subjects(),
+                                      getattr(store, "partition", None))
+        _, _, train_subjects = training_split(store, partition)
+    chosen = labelled_subjects(train_subjects, labels, label_seed)
+    if len(chosen) < recipe.data.ids_per_batch:
+        raise GaitbenchError(f"--labels {labels} keeps {len(chosen)} of {len(train_subjects)} training subjects, "
+                             f"fewer than data.ids_per_batch={recipe.data.ids_per_batch}: lower it with --set")
+
+    model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args))
+    record: dict[str, Any] = {"stage": "finetune", "init": None, "labels": labels, "label_seed": label_seed,
+                              "train_subjects": len(train_subjects), "labelled_subjects": chosen}
+    if init is not None:
+        ckpt = _last_checkpoint(init)
+        load_pretrained(model, ckpt)
+        record["init"] = str(init)
+        record["init_iteration"] = int(ckpt.get("iteration", 0))
+    # Fine-tuning trains the backbone only (the release's "Gait_list"): heads and target stay put.
+    for head in (model.projector, model.predictor, model.target):
+        head.requires_grad_(False)
+    _write_stage(run_dir, record)
+    return train(recipe, store_path, run_dir, device=device, resume=resume, progress=progress,
+                 tensorboard=tensorboard, model=model, train_subjects=chosen)

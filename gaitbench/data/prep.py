@@ -12,6 +12,8 @@ with no valid frame is left out and counted.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -125,7 +127,10 @@ def _run(
             yield process_sequence(source, size, mode)
         return
     chunk = max(1, min(16, len(sources) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+    # forkserver: workers start from a clean process, not a fork of one that holds h5py handles
+    # and executor threads (a fork can inherit a held lock and hang).
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
         try:
             yield from pool.map(
                 process_sequence, sources, [size] * len(sources), [mode] * len(sources),
@@ -169,8 +174,10 @@ def prep(
 
     summary = PrepSummary(dataset=dataset, raw=raw, store=out, size=size)
     writer = StoreWriter(out, dataset=dataset, size=size, source=str(raw.resolve()), force=force)
-    with writer:
-        for done, result in enumerate(_run(sources, size, mode, workers), start=1):
+    # closing(): on an error or Ctrl-C the pool is shut down right here (before the writer drops
+    # its temporary file), not whenever the suspended generator happens to be collected.
+    with writer, contextlib.closing(_run(sources, size, mode, workers)) as results:
+        for done, result in enumerate(results, start=1):
             _count(summary, result)
             if len(result.frames):
                 writer.add(result.subject, result.condition, result.view, result.frames)

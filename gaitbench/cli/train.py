@@ -28,6 +28,10 @@ def train_command(
     partition: Optional[str] = typer.Option(None, "--partition", help="official (default), ratio:F or a JSON file of train/test ids."),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the model."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."),
+    stage: Optional[str] = typer.Option(None, "--stage", help="SelfGait only: pretrain (no labels) or finetune."),
+    init: Optional[Path] = typer.Option(None, "--init", help="SelfGait finetune: the pretrain RUN folder to start from."),
+    labels: float = typer.Option(1.0, "--labels", help="SelfGait finetune: fraction of training subjects whose labels are used."),
+    pretext: str = typer.Option("two-view", "--pretext", help="SelfGait pretrain: two-view or next-frame."),
 ) -> None:
     """Train MODEL with its paper's recipe; writes config.yaml, checkpoints/ and metrics.jsonl."""
     from gaitbench.training.trainer import train_model
@@ -56,13 +60,20 @@ def train_command(
             fields = {"loss": f"{log['loss']:.4f}", "lr": f"{log['lr']:.2e}", "speed": f"{log['it_per_s']:.2f}"}
         bar.update(task, completed=iteration, **fields)
 
+    options = dict(
+        dataset=dataset, data=data, recipe=recipe, iterations=iterations,
+        overrides=overrides, out=out, resume=resume, save_every=save_every, device=device,
+        seed=seed, partition=partition, compile=compile, tensorboard=tensorboard,
+        progress=progress, on_start=on_start,
+    )
     with bar:
-        result = train_model(
-            model, dataset=dataset, data=data, recipe=recipe, iterations=iterations,
-            overrides=overrides, out=out, resume=resume, save_every=save_every, device=device,
-            seed=seed, partition=partition, compile=compile, tensorboard=tensorboard,
-            progress=progress, on_start=on_start,
-        )
+        if stage is not None or init is not None or labels != 1.0:
+            from gaitbench.training.selfsup import train_selfgait
+
+            result = train_selfgait(model, stage=stage or "finetune", init=init, labels=labels,
+                                    label_seed=seed or 0, pretext=pretext, **options)
+        else:
+            result = train_model(model, **options)
     if not main_rank:
         return
     for path, reason in result.skipped:

@@ -17,6 +17,7 @@ perfect prediction and about 2 for unrelated vectors.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from contextlib import nullcontext
@@ -35,13 +36,14 @@ from gaitbench.models.selfgait import SelfGait, byol_loss
 from gaitbench.training import checkpoint as ckpt_io
 from gaitbench.training import distributed as D
 from gaitbench.training.config import Recipe, save_recipe
-from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook
+from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook, TensorBoardHook
 from gaitbench.training.trainer import (
     Trainer,
     TrainResult,
     _amp_dtype,
     _build_optimizer,
     train,
+    train_model,
     training_split,
 )
 
@@ -242,7 +244,8 @@ class PretrainTrainer(Trainer):
 
 def pretrain(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, pretext: str = "two-view",
              momentum: float = MOMENTUM, device: str = "cpu", resume: bool = False,
-             progress: Callable[[int, dict | None], None] | None = None) -> TrainResult:
+             progress: Callable[[int, dict | None], None] | None = None,
+             tensorboard: bool = False) -> TrainResult:
     """SelfGait pre-training on the training split's sequences, without their labels.
 
     The partition decides which sequences form the unlabelled pool (test subjects stay out);
@@ -304,6 +307,8 @@ def pretrain(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, pre
                                   pin_memory=dev.type == "cuda")
         hooks: list[Hook] = [MetricsHook(run_dir / "metrics.jsonl", progress),
                              CheckpointHook(recipe.train.save_every, recipe.train.keep_last)]
+        if tensorboard:
+            hooks.append(TensorBoardHook(run_dir / "tensorboard"))
         trainer = PretrainTrainer(model, None, optimizer, scheduler, scaler, recipe, run_dir, dist, dev,
                                   amp_dtype, hooks, start, dataset.state_dict(),
                                   pretext=pretext, momentum=momentum)
@@ -358,3 +363,30 @@ def finetune(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, ini
     _write_stage(run_dir, record)
     return train(recipe, store_path, run_dir, device=device, resume=resume, progress=progress,
                  tensorboard=tensorboard, model=model, train_subjects=chosen)
+
+
+STAGES = ("pretrain", "finetune")
+# The release's pre-training optimiser (FACTS.md 1.3), applied before the user's --set overrides.
+PRETRAIN_OVERRIDES = ("optimizer.name=sgd", "optimizer.lr=0.03", "optimizer.momentum=0.9",
+                      "optimizer.weight_decay=0.0004")
+
+
+def train_selfgait(model: str, *, stage: str, init: str | Path | None = None, labels: float = 1.0,
+                   label_seed: int = 0, pretext: str = "two-view", momentum: float = MOMENTUM,
+                   overrides: Sequence[str] = (), **options: Any) -> TrainResult:
+    """What ``gaitbench train selfgait --stage pretrain|finetune`` does: `train_model` with the stage.
+
+    ``options`` are `train_model`'s (dataset, data, recipe, iterations, out, resume, ...).
+    """
+    if not model.startswith("selfgait"):
+        raise GaitbenchError(f"--stage, --init and --labels are SelfGait options; model {model!r} trains without them")
+    if stage == "pretrain":
+        if init is not None or labels != 1.0:
+            raise GaitbenchError("--init and --labels belong to --stage finetune: pre-training uses no labels")
+        runner = functools.partial(pretrain, pretext=pretext, momentum=momentum)
+        overrides = [*PRETRAIN_OVERRIDES, *overrides]
+    elif stage == "finetune":
+        runner = functools.partial(finetune, init=init, labels=labels, label_seed=label_seed)
+    else:
+        raise GaitbenchError(f"unknown --stage {stage!r}: choose one of {', '.join(STAGES)}")
+    return train_model(model, overrides=list(overrides), runner=runner, **options)

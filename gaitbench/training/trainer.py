@@ -469,13 +469,15 @@ def train_model(
     tensorboard: bool = False,
     progress: Callable[[int, dict | None], None] | None = None,
     on_start: Callable[[Recipe, Path, Path], None] | None = None,
+    runner: Callable[..., TrainResult] | None = None,
 ) -> TrainResult:
     """What ``gaitbench train`` does: resolve the recipe, store and run folder, then `train`.
 
     The recipe is ``--recipe``, else (on ``--resume``) the run's own ``config.yaml``, else the
     published ``baselines/<model>_<dataset>.yaml``; explicit options override it in the order
     recipe < ``--set`` < the named options. ``on_start(recipe, store, run_dir)`` is called once
-    everything is resolved (the CLI prints a header there).
+    everything is resolved (the CLI prints a header there). ``runner`` replaces `train` with a
+    function of the same signature (SelfGait's pretrain / finetune stages).
     """
     from gaitbench.paths import default_store, runs_root
     from gaitbench.training.config import find_recipe, load_recipe
@@ -514,5 +516,5 @@ def train_model(
         )
     if on_start is not None:
         on_start(resolved, store, run_dir)
-    return train(resolved, store, run_dir, device=device, resume=resume, progress=progress,
-                 tensorboard=tensorboard)
+    return (runner or train)(resolved, store, run_dir, device=device, resume=resume,
+                             progress=progress, tensorboard=tensorboard)

@@ -13,7 +13,6 @@ with no valid frame is left out and counted.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -127,10 +126,10 @@ def _run(
             yield process_sequence(source, size, mode)
         return
     chunk = max(1, min(16, len(sources) // (workers * 8)))
-    # forkserver: workers start from a clean process, not a fork of one that holds h5py handles
-    # and executor threads (a fork can inherit a held lock and hang).
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+    # The platform's default start method (fork on Linux: workers start in milliseconds; a
+    # forkserver costs each worker a fresh import of numpy/cv2). `prep` closes this generator at
+    # once on any error, so no pool outlives an interrupted prep into a later fork.
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
         try:
             yield from pool.map(
                 process_sequence, sources, [size] * len(sources), [mode] * len(sources),

@@ -36,10 +36,14 @@ def test_flops_scale_with_frames_for_a_frame_wise_model():
     assert f20 == 2 * f10
 
 
-def test_model_complexity_restores_training_mode():
+def test_model_complexity_counts_dense_convolutions_and_restores_the_model():
+    from gaitbench.models.hstl import SupportConv3d
+
     model = create("hstl-tiny").train()
-    model_complexity(model, frames=4)
+    result = model_complexity(model, frames=4)  # traced on zeros: dense counting still needed
+    assert result["flops_by_operator"]["conv"] > 0
     assert model.training
+    assert not any(m.literal for m in model.modules() if isinstance(m, SupportConv3d))
 
 
 @pytest.mark.parametrize("variant", ["gaitgl_casia-b", "gaitset_casia-b", "gaitpart_casia-b"])

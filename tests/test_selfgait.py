@@ -245,3 +245,43 @@ def test_finetune_rejects_a_run_of_another_variant(tmp_path):
     with pytest.raises(GaitbenchError, match="no checkpoints/last.pt"):
         selfsup.finetune(tiny_recipe(), store, tmp_path / "ft2", init=tmp_path / "nothing")
     assert not (tmp_path / "ft" / "checkpoints").exists()
+
+
+# -- the label-efficiency report -----------------------------------------------------------------
+
+
+def _fake_run(root: Path, name: str, labels: float, pretrained: bool, nm: float) -> Path:
+    run = root / name
+    run.mkdir()
+    (run / "selfgait.json").write_text(json.dumps({
+        "stage": "finetune", "init": "runs/pre" if pretrained else None, "labels": labels,
+        "train_subjects": 20, "labelled_subjects": [f"{i:03d}" for i in range(max(2, round(20 * labels)))]}))
+    metrics = {"NM": {"rank1": nm}, "BG": {"rank1": nm - 10}, "CL": {"rank1": nm - 20}}
+    (run / "results-casia-b.json").write_text(json.dumps(
+        {"protocol": "casia-b", "model": "selfgait-tiny", "iteration": 40, "metrics": metrics}))
+    return run
+
+
+def test_label_efficiency_table_plot_and_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from gaitbench.cli import app
+    from gaitbench.reporting import label_efficiency as le
+
+    runs = [_fake_run(tmp_path, "s1", 1.0, False, 60.0), _fake_run(tmp_path, "p1", 1.0, True, 65.5),
+            _fake_run(tmp_path, "s01", 0.1, False, 30.0), _fake_run(tmp_path, "p01", 0.1, True, 42.0)]
+    data = le.collect(runs)
+    assert [(r["labels"], r["pretrained"]) for r in data["runs"]] == [(0.1, False), (1.0, False), (0.1, True), (1.0, True)]
+    text = le.table(data)
+    assert "| 0.1 | 2/20 | 30.0 | 42.0 | +12.0 | 20.0 | 32.0 | +12.0 | 10.0 | 22.0 | +12.0 |" in text
+    assert "| 1 | 20/20 | 60.0 | 65.5 | +5.5 |" in text
+
+    result = CliRunner().invoke(app, ["report", "--label-efficiency", *map(str, runs), "--plots", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "+12.0" in result.output
+    saved = json.loads((tmp_path / "out" / "label_efficiency.json").read_text())
+    assert saved["schema"] == le.SCHEMA and len(saved["runs"]) == 4
+    assert (tmp_path / "out" / "label_efficiency.png").stat().st_size > 10_000
+
+    with pytest.raises(GaitbenchError, match="selfgait.json not found"):
+        le.collect([tmp_path / "out"])

@@ -20,6 +20,7 @@ def report_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the tables here instead of printing them."),
     plots: Optional[Path] = typer.Option(None, "--plots", help="Also draw the plots (PNG and PDF) into this folder."),
     published: bool = typer.Option(True, "--published/--no-published", help="Add published figures as rows marked 'published'."),
+    label_efficiency: bool = typer.Option(False, "--label-efficiency", help="PATHS are SelfGait fine-tuning runs: rank-1 against the labelled fraction, with and without pre-training (JSON and plot into --plots)."),
 ) -> None:
     """Summary and per-view tables, and plots, from results JSON only.
 
@@ -34,6 +35,18 @@ def report_cmd(
     chosen = [name for name, on in (("latex", latex), ("csv", csv), ("markdown", markdown)) if on]
     if len(chosen) > 1:
         raise GaitbenchError(f"pick one output format, not {' and '.join('--' + c for c in chosen)}")
+    if label_efficiency:
+        from gaitbench.reporting.label_efficiency import label_efficiency_report
+
+        text, written = label_efficiency_report(list(paths or []), chosen[0] if chosen else "markdown", plots)
+        if out is not None:
+            write_text(out, text)
+            console.print(f"table: {out}")
+        else:
+            print(text, end="")
+        for p in written:
+            console.print(f"wrote: {p}")
+        return
     report = build_report([str(p) for p in paths] if paths else None, chosen[0] if chosen else "markdown",
                           published, plots)
     if out is not None:

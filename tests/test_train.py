@@ -104,6 +104,26 @@ def test_checkpoint_describes_itself_and_rebuilds_the_model(reference):
     assert "name: gaitset-tiny" in config and "iterations: 10" in config
 
 
+def test_periodic_evaluation_is_logged(tmp_path):
+    ids = [f"{i:03d}" for i in range(1, 8)]
+    conditions = [f"nm-0{i}" for i in range(1, 7)] + ["bg-01", "bg-02", "cl-01", "cl-02"]
+    path = tmp_path / "casia.h5"
+    with StoreWriter(path, dataset="casia-b", size=64, source="test",
+                     partition={"train": ids[:4], "test": ids[4:]}) as w:  # fmt: skip
+        for s, sid in enumerate(ids):
+            for cond in conditions:
+                for view in ("000", "090"):
+                    seq = np.zeros((5, 64, 64), np.uint8)
+                    seq[:, 10:60, 26 - 2 * s : 38 + 2 * s] = 255
+                    w.add(sid, cond, view, seq)
+    train(recipe("gaitset-tiny", "train.iterations=2", "train.eval_every=2"), path, tmp_path / "run")
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [x for x in lines if "eval" in x]
+    assert len(evals) == 1 and evals[0]["iteration"] == 2
+    assert set(evals[0]["eval"]) == {"NM", "BG", "CL"}
+    assert 0 <= evals[0]["eval"]["NM"]["rank1"] <= 100
+
+
 def test_keep_last_prunes_old_checkpoints(store, tmp_path):
     train(recipe("gaitpart-tiny", "train.iterations=6", "train.save_every=1", "train.keep_last=2"), store, tmp_path)
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())

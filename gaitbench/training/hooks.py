@@ -98,6 +98,8 @@ class EvalHook(Hook):
             start = time.perf_counter()
             metrics = self.evaluate(model)
             model.train()
+            # Evaluation time is not training time: keep it out of the next interval's it/s.
+            trainer._interval_start += time.perf_counter() - start
             append_jsonl(
                 self.metrics_path,
                 {

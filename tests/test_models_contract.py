@@ -20,7 +20,7 @@ from gaitbench.models import (
     list_models,
     register,
 )
-from gaitbench.models.published import reference_name, name_table
+from gaitbench.models.published import name_table, reference_name
 
 torch.set_num_threads(1)
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
@@ -128,7 +128,8 @@ def test_build_from_checkpoint_errors():
 
 
 def _reference_entries(variant: str) -> list[tuple[str, tuple[int, ...]]]:
-    rows = [line.split("\t") for line in (REFERENCE / f"{variant}.tsv").read_text().splitlines()[1:]]
+    lines = (REFERENCE / f"{variant}.tsv").read_text().splitlines()[1:]
+    rows = [line.split("\t") for line in lines]
     return [(k, () if s == "scalar" else tuple(int(v) for v in s.split("x"))) for k, s in rows]
 
 

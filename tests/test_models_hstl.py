@@ -1,5 +1,6 @@
-"""HSTL: the nonzero-column convolutions against the literal full-width ones, every published variant's
-architecture (parts, parameters, FLOPs) and fidelity to the official implementation."""
+"""HSTL: the nonzero-column convolutions against the literal full-width ones, every
+published variant's architecture (parts, parameters, FLOPs) and fidelity to the official
+implementation."""
 
 from __future__ import annotations
 

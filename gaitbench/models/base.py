@@ -135,7 +135,9 @@ def create(
     try:
         model = entry.builder(**kwargs)
     except TypeError as exc:  # an override the constructor does not take
-        raise GaitbenchError(f"cannot build model {name!r} with {sorted(overrides)}: {exc}") from None
+        raise GaitbenchError(
+            f"cannot build model {name!r} with {sorted(overrides)}: {exc}"
+        ) from None
     model.gaitbench_name = name
     model.gaitbench_args = {"dataset": dataset, "num_classes": num_classes, **overrides}
     return model

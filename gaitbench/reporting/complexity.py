@@ -55,7 +55,8 @@ def model_complexity(model: nn.Module, frames: int = 30, height: int = 64,
     # Count the published architecture's dense operators: run-time shortcuts that depend on
     # the input (HSTL's nonzero-column convolutions; `literal` flags) are switched off, or an
     # all-zero trace input would count nothing.
-    shortcuts = {m: m.literal for m in model.modules() if isinstance(getattr(m, "literal", None), bool)}
+    shortcuts = {m: m.literal for m in model.modules()
+                 if isinstance(getattr(m, "literal", None), bool)}
     for m in shortcuts:
         m.literal = True
     shape = [1, frames, height, width]

@@ -75,16 +75,31 @@ class SupportConv3d(nn.Conv3d):
         super().__init__(in_channels, out_channels, 3, stride=1, padding=1, bias=False)
         self.literal = literal
 
+    @staticmethod
+    def nonzero_map(x: Tensor) -> Tensor:
+        """[h, w] bool: where x [n, c, s, h, w] has any nonzero value. Max and min over the
+        leading dimensions (contiguous inner blocks: fast, and no full-size temporary)."""
+        x = x.detach()
+        return (x.amax(dim=(0, 1, 2)) != 0) | (x.amin(dim=(0, 1, 2)) != 0)
+
+    @staticmethod
+    def window(nonzero: Tensor) -> tuple[int, int]:
+        """The columns [lo, hi) where a 3-wide convolution of an input with this [h, w]
+        nonzero map can be nonzero (nonzero columns plus one each side); lo == hi: none."""
+        cols = torch.nonzero(nonzero.any(0))
+        if cols.numel() == 0:
+            return 0, 0
+        return max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, nonzero.size(-1))
+
     def forward(self, x: Tensor) -> Tensor:
         if self.literal:
             return super().forward(x)
         w = x.size(-1)
-        cols = torch.nonzero(x.detach().abs().amax(dim=(0, 1, 2, 3)))
-        if cols.numel() == 0:
-            return x.new_zeros(x.size(0), self.out_channels, *x.shape[2:])
-        lo, hi = max(int(cols[0]) - 1, 0), min(int(cols[-1]) + 2, w)
+        lo, hi = self.window(self.nonzero_map(x))
         if hi - lo == w:
             return super().forward(x)
+        if hi == lo:
+            return x.new_zeros(x.size(0), self.out_channels, *x.shape[2:])
         return F.pad(super().forward(x[..., lo:hi]), (lo, w - hi))
 
 
@@ -121,7 +136,24 @@ class ARMEConv(nn.Module):
         if x.size(3) != sum(self.regions):
             raise ValueError(f"ARME regions {self.regions} need height {sum(self.regions)}, "
                              f"got {x.size(3)}")
-        y = torch.cat([conv(part) for conv, part in zip(self.convs, x.split(self.regions, 3))], 3)
+        if self.literal:
+            y = torch.cat([conv(part) for conv, part in
+                           zip(self.convs, x.split(self.regions, 3))], 3)
+            return F.leaky_relu(y)
+        # Each region's nonzero window is written straight into one zero map: one copy per
+        # region instead of a pad and a concatenation. `split` (not slicing x per region) keeps
+        # the backward to one concatenation of region gradients.
+        n, _, s, h, w = x.shape
+        y = x.new_zeros(n, self.convs[0].out_channels, s, h, w)
+        nonzero = SupportConv3d.nonzero_map(x)
+        top = 0
+        for conv, part in zip(self.convs, x.split(self.regions, 3)):
+            size = part.size(3)
+            lo, hi = conv.window(nonzero[top:top + size])
+            if hi > lo:
+                y[:, :, :, top:top + size, lo:hi] = F.conv3d(part[..., lo:hi], conv.weight,
+                                                             padding=1)
+            top += size
         return F.leaky_relu(y)
 
 

@@ -27,6 +27,7 @@ from gaitbench import paths
 from gaitbench.data.align import align_frame
 from gaitbench.data.layouts import LAYOUTS, SequenceSource, discover
 from gaitbench.data.pickles import load_array
+from gaitbench.data.workers import pool_context, single_threaded_opencv
 from gaitbench.data.store import StoreWriter
 from gaitbench.errors import GaitbenchError
 
@@ -112,11 +113,6 @@ def process_sequence(source: SequenceSource, size: int, mode: str) -> SequenceRe
     )
 
 
-def _worker_init() -> None:
-    # One process per core already; OpenCV's own threads would only compete with them.
-    cv2.setNumThreads(1)
-
-
 def _run(
     sources: list[SequenceSource], size: int, mode: str, workers: int
 ) -> Iterator[SequenceResult]:
@@ -126,10 +122,9 @@ def _run(
             yield process_sequence(source, size, mode)
         return
     chunk = max(1, min(16, len(sources) // (workers * 8)))
-    # The platform's default start method (fork on Linux: workers start in milliseconds; a
-    # forkserver costs each worker a fresh import of numpy/cv2). `prep` closes this generator at
-    # once on any error, so no pool outlives an interrupted prep into a later fork.
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=pool_context(), initializer=single_threaded_opencv
+    ) as pool:
         try:
             yield from pool.map(
                 process_sequence, sources, [size] * len(sources), [mode] * len(sources),

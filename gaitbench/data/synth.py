@@ -43,7 +43,6 @@ reproduced by this baseline.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -55,6 +54,7 @@ import numpy as np
 
 from gaitbench.data import synth_body as body
 from gaitbench.data.align import align_sequence
+from gaitbench.data.workers import pool_context, single_threaded_opencv
 from gaitbench.errors import GaitbenchError
 
 CONDITIONS = tuple(f"nm-{i:02d}" for i in range(1, 7)) + ("bg-01", "bg-02", "cl-01", "cl-02")
@@ -190,7 +190,7 @@ def _map(fn: Callable, jobs: Sequence, workers: int) -> Iterator:
     if workers <= 1 or len(jobs) <= 1:
         yield from map(fn, jobs)
         return
-    with mp.get_context("fork" if os.name == "posix" else "spawn").Pool(workers) as pool:
+    with pool_context().Pool(workers, initializer=single_threaded_opencv) as pool:
         yield from pool.imap(fn, jobs, chunksize=max(1, min(8, len(jobs) // (workers * 8))))
 
 

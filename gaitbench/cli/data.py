@@ -45,10 +45,10 @@ def prep_command(
         ..., help="casia-b | oumvlp | grew | gait3d (the raw layout and the official split)."
     ),
     raw: Path | None = typer.Argument(
-        None, help="Raw silhouette folder [default: $GAITBENCH_DATA/raw/DATASET]."
+        None, help="Raw silhouette folder (default: $GAITBENCH_DATA/raw/DATASET)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Store to write [default: $GAITBENCH_DATA/DATASET-SIZE.h5]."
+        None, "--out", help="Store to write (default: $GAITBENCH_DATA/DATASET-SIZE.h5)."
     ),
     size: int = typer.Option(64, "--size", help="Aligned frame size, 64 or 128."),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
@@ -57,7 +57,18 @@ def prep_command(
         None, "--layout", help="Read RAW as another layout, e.g. `opengait` for a pretreated pkl tree."
     ),
 ) -> None:
-    """Align raw silhouettes exactly as OpenGait's pretreatment does and write one HDF5 store."""
+    """Align raw silhouettes exactly as OpenGait's pretreatment does and write one HDF5 store.
+
+    Unreadable frames are skipped and counted, empty sequences left out and counted; an
+    interrupted or failed prep leaves no store behind.
+
+    Examples:
+
+        gaitbench prep casia-b /datasets/CASIA-B --out data/casia-b-64.h5
+        gaitbench prep oumvlp /datasets/OUMVLP --size 128 --workers 16
+        gaitbench prep casia-b /datasets/CASIA-B-pkl --layout opengait   # an OpenGait pkl tree
+        gaitbench prep grew                      # reads $GAITBENCH_DATA/raw/grew
+    """
     with _bar() as bar:
         task = bar.add_task(f"[bold]prep[/] {dataset}", total=None)
         summary = prep(
@@ -90,7 +101,12 @@ def prep_command(
 
 @command("info")
 def info_command(store: Path = typer.Argument(..., help="A gaitbench store (.h5).")) -> None:
-    """Summarise a store: subjects, sequences per condition and view, frame counts, attributes."""
+    """Summarise a store: subjects, sequences per condition and view, frame counts, attributes.
+
+    Examples:
+
+        gaitbench info data/casia-b-64.h5
+    """
     info = store_info(store)
     head = Table(title=str(info.path), show_header=False)
     head.add_row("subjects", f"{info.subjects:,}")
@@ -137,7 +153,13 @@ def export_command(
     fmt: str = typer.Option("npz", "--format", help="npz | opengait (an OpenGait pkl tree)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing OUT."),
 ) -> None:
-    """Export a store's sequences: one array per sequence keyed SUBJECT__CONDITION__VIEW."""
+    """Export a store's sequences: one array per sequence keyed SUBJECT__CONDITION__VIEW.
+
+    Examples:
+
+        gaitbench export data/casia-b-64.h5 casia-b.npz
+        gaitbench export data/casia-b-64.h5 opengait-tree/ --format opengait   # for OpenGait
+    """
     with _bar() as bar:
         task = bar.add_task(f"[bold]export[/] {fmt}", total=None)
         path = export_store(

@@ -13,7 +13,12 @@ from gaitbench.cli._app import command, console
 
 @command("models")
 def models_cli() -> None:
-    """List every registered model with its dataset variants and parameter count."""
+    """List every registered model with its dataset variants and parameter count.
+
+    Examples:
+
+        gaitbench models
+    """
     from gaitbench.reporting.complexity import model_table
 
     table = Table(title="gaitbench models")
@@ -35,7 +40,13 @@ def complexity_cli(
     frames: int = typer.Option(30, "--frames", min=1, help="Frames of the 64x44 input sequence."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Parameters and fvcore FLOPs for one FRAMES x 64 x 44 sequence, with the convention."""
+    """Parameters and fvcore FLOPs for one FRAMES x 64 x 44 sequence, with the convention.
+
+    Examples:
+
+        gaitbench complexity hstl
+        gaitbench complexity gaitgl --dataset oumvlp --json
+    """
     from gaitbench.reporting.complexity import complexity
 
     with console.status(f"tracing {model} ({dataset})"):
@@ -63,7 +74,13 @@ def convert_cli(
                                     "variant's published one."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT."),
 ) -> None:
-    """Load a published checkpoint strictly and write it as a gaitbench checkpoint."""
+    """Load a published checkpoint strictly and write it as a gaitbench checkpoint.
+
+    Examples:
+
+        gaitbench convert HSTL-80000.pt --model hstl --dataset casia-b --out hstl-casia-b.pt
+        gaitbench evaluate hstl-casia-b.pt --data data/casia-b-64.h5
+    """
     from gaitbench.models.published import convert_checkpoint
 
     with console.status(f"converting {checkpoint}"):

@@ -35,7 +35,15 @@ def synth_command(
         None, "--preview", help="Also (or only, without OUT) write a contact sheet PNG of frames."
     ),
 ) -> None:
-    """Render a synthetic CASIA-B-shaped silhouette dataset: 3-D walkers, 11 views, nm/bg/cl."""
+    """Render a synthetic CASIA-B-shaped silhouette dataset: 3-D walkers, 11 views, nm/bg/cl.
+
+    Examples:
+
+        gaitbench synth data/synth-casia-b.h5                     # the standard synthetic store
+        gaitbench synth data/raw/casia-b --format png             # a raw tree for `gaitbench prep`
+        gaitbench synth small.h5 --subjects 24 --views 0,90,180 --frames 30-40 --difficulty easy
+        gaitbench synth --preview sheet.png --subjects 4
+    """
     spec = synth.SynthSpec(
         subjects=subjects,
         views=synth.parse_views(views),

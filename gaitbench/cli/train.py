@@ -33,7 +33,21 @@ def train_command(
     labels: float = typer.Option(1.0, "--labels", help="SelfGait finetune: fraction of training subjects whose labels are used."),
     pretext: str = typer.Option("two-view", "--pretext", help="SelfGait pretrain: two-view or next-frame."),
 ) -> None:
-    """Train MODEL with its paper's recipe; writes config.yaml, checkpoints/ and metrics.jsonl."""
+    """Train MODEL with its paper's recipe; writes config.yaml, checkpoints/ and metrics.jsonl.
+
+    Ctrl-C saves a checkpoint and exits; --resume continues bit-exactly. Under torchrun every
+    process trains one shard of each batch (DDP).
+
+    Examples:
+
+        gaitbench train hstl                                    # data/casia-b-64.h5 -> runs/hstl-casia-b
+        gaitbench train gaitgl --dataset oumvlp --device cuda
+        gaitbench train gaitset -n 2000 --set optimizer.lr=0.05 --out runs/gaitset-short
+        gaitbench train hstl --out runs/hstl-casia-b --resume
+        torchrun --nproc_per_node 4 -m gaitbench train hstl --device cuda
+        gaitbench train selfgait --stage pretrain --out runs/sg-pre
+        gaitbench train selfgait --stage finetune --init runs/sg-pre --labels 0.1
+    """
     from gaitbench.training.trainer import train_model
 
     main_rank = int(os.environ.get("RANK", "0")) == 0

@@ -23,17 +23,37 @@ from gaitbench.evaluation.embeddings import EmbeddingSet
 from gaitbench.evaluation.protocols import VIEW_PROTOCOLS, evaluate
 
 CASIA_VIEWS = [f"{a:03d}" for a in range(0, 181, 18)]
-CASIA_CONDS = ["nm-01", "nm-02", "nm-03", "nm-04", "nm-05", "nm-06", "bg-01", "bg-02", "cl-01", "cl-02"]
+CASIA_CONDS = [
+    "nm-01",
+    "nm-02",
+    "nm-03",
+    "nm-04",
+    "nm-05",
+    "nm-06",
+    "bg-01",
+    "bg-02",
+    "cl-01",
+    "cl-02",
+]
 OUMVLP_VIEWS = [f"{a:03d}" for a in (*range(0, 91, 15), *range(180, 271, 15))]
 
 
-def synthetic(n_ids: int, conds: list[str], views: list[str], parts: int, channels: int,
-              noise: float, seed: int = 0) -> EmbeddingSet:
+def synthetic(
+    n_ids: int,
+    conds: list[str],
+    views: list[str],
+    parts: int,
+    channels: int,
+    noise: float,
+    seed: int = 0,
+) -> EmbeddingSet:
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_ids, parts, channels)).astype(np.float32)
     subj, cond, view, emb = [], [], [], []
     for i in range(n_ids):
-        block = centres[i] + noise * rng.normal(size=(len(conds) * len(views), parts, channels)).astype(np.float32)
+        block = centres[i] + noise * rng.normal(
+            size=(len(conds) * len(views), parts, channels)
+        ).astype(np.float32)
         emb.append(block)
         for c in conds:
             for v in views:
@@ -49,7 +69,7 @@ def reference_dist(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     dist = torch.zeros(x.size(0), y.size(0))
     for i in range(num_bin):
         _x, _y = x[:, :, i], y[:, :, i]
-        d = (_x ** 2).sum(1).unsqueeze(1) + (_y ** 2).sum(1).unsqueeze(0) - 2 * _x @ _y.T
+        d = (_x**2).sum(1).unsqueeze(1) + (_y**2).sum(1).unsqueeze(0) - 2 * _x @ _y.T
         dist += torch.sqrt(torch.relu(d))
     return dist / num_bin
 
@@ -80,8 +100,10 @@ def peak_rss_gib() -> float:
 
 def bench_casia(repeats: int) -> None:
     es = synthetic(50, CASIA_CONDS, CASIA_VIEWS, parts=73, channels=128, noise=6.0)
-    print(f"CASIA-B size: {len(es)} sequences (50 ids x 110), embeddings 73 x 128, "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"CASIA-B size: {len(es)} sequences (50 ids x 110), embeddings 73 x 128, "
+        f"torch threads {torch.get_num_threads()}"
+    )
     evaluate(es.subset(np.arange(0, len(es), 10)), "casia-b")  # warm-up (allocator, kernels)
     ours_t = []
     for _ in range(repeats):
@@ -93,8 +115,10 @@ def bench_casia(repeats: int) -> None:
     ref_t = time.perf_counter() - t
     ours_best = min(ours_t)
     for c in ref:
-        print(f"  {c}: ours {ours[c]['rank1']:.4f}  reference {ref[c]:.4f}  "
-              f"|diff| {abs(ours[c]['rank1'] - ref[c]):.6f}")
+        print(
+            f"  {c}: ours {ours[c]['rank1']:.4f}  reference {ref[c]:.4f}  "
+            f"|diff| {abs(ours[c]['rank1'] - ref[c]):.6f}"
+        )
     same = all(abs(ours[c]["rank1"] - ref[c]) < 0.01 for c in ref)
     print(f"  ours: {ours_best:.3f} s (best of {repeats}: {', '.join(f'{x:.3f}' for x in ours_t)})")
     print(f"  reference algorithm: {ref_t:.3f} s")
@@ -104,22 +128,32 @@ def bench_casia(repeats: int) -> None:
 def bench_oumvlp(n_ids: int) -> None:
     es = synthetic(n_ids, ["00", "01"], OUMVLP_VIEWS, parts=50, channels=256, noise=8.0)
     n = len(es)
-    print(f"OU-MVLP size: {n} sequences ({n_ids} ids x 14 views x 2), embeddings 50 x 256, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"  a whole probe x gallery float32 matrix would be {(n / 2) ** 2 * 4 / 2**30:.1f} GiB; "
-          f"the embeddings themselves {es.embeddings.nbytes / 2**30:.2f} GiB")
+    print(
+        f"OU-MVLP size: {n} sequences ({n_ids} ids x 14 views x 2), embeddings 50 x 256, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    print(
+        f"  a whole probe x gallery float32 matrix would be {(n / 2) ** 2 * 4 / 2**30:.1f} GiB; "
+        f"the embeddings themselves {es.embeddings.nbytes / 2**30:.2f} GiB"
+    )
     rss0 = peak_rss_gib()
     t = time.perf_counter()
     r = evaluate(es, "oumvlp")
     dt = time.perf_counter() - t
     print(f"  rank-1 NM {r.metrics['NM']['rank1']:.2f}")
-    print(f"  time: {dt:.1f} s   peak RSS: {peak_rss_gib():.2f} GiB (before the protocol: {rss0:.2f} GiB)")
+    print(
+        f"  time: {dt:.1f} s   peak RSS: {peak_rss_gib():.2f} GiB (before the protocol: {rss0:.2f} GiB)"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("which", choices=["casia-b", "oumvlp"])
-    ap.add_argument("--ids", type=int, default=5154, help="OU-MVLP test identities (default: the real 5,154)")
+    ap.add_argument(
+        "--ids", type=int, default=5154, help="OU-MVLP test identities (default: the real 5,154)"
+    )
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     if args.which == "casia-b":

@@ -26,7 +26,6 @@ import argparse
 import resource
 import time
 from collections.abc import Callable
-
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +33,9 @@ import torch
 
 from gaitbench.models import create, list_models
 
-CLIP = (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fidelity"
-        / "clip_1x37x64x44.npy")
+CLIP = (
+    Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "fidelity" / "clip_1x37x64x44.npy"
+)
 
 
 def silhouette_batch(n: int, frames: int, kind: str, seed: int = 0) -> torch.Tensor:
@@ -120,8 +120,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-compare", action="store_true", help="skip HSTL fast vs literal")
-    parser.add_argument("--data", choices=("real", "noise"), default="real",
-                        help="silhouettes for the per-model table (the comparison runs both)")
+    parser.add_argument(
+        "--data",
+        choices=("real", "noise"),
+        default="real",
+        help="silhouettes for the per-model table (the comparison runs both)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -129,9 +133,11 @@ def main() -> None:
     sils = silhouette_batch(n, args.frames, args.data)
     clips = sils[: args.infer_seqs]
     names = args.models or default_models(args.tiny)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, training batch "
-          f"{args.ids}x{args.seqs} sequences x {args.frames} frames ({args.data} silhouettes), "
-          f"best of {args.repeats}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, training batch "
+        f"{args.ids}x{args.seqs} sequences x {args.frames} frames ({args.data} silhouettes), "
+        f"best of {args.repeats}"
+    )
     print(f"{'model':<16}{'train s/step':>14}{'cpu s':>9}{'infer s/seq':>14}{'cpu s':>9}")
     for name in names:
         model = create(name, dataset=dataset_of(name))
@@ -154,20 +160,28 @@ def main() -> None:
         fast.eval(), literal.eval()
         with torch.no_grad():
             diff = (fast(one[:1]).embeddings - literal(one[:1]).embeddings).abs().max().item()
-        print(f"\n{hstl}, {kind} silhouettes: nonzero-column vs literal full-width convolutions, "
-              f"max |diff| of embeddings {diff:.2e} (must be < 1e-5)")
+        print(
+            f"\n{hstl}, {kind} silhouettes: nonzero-column vs literal full-width convolutions, "
+            f"max |diff| of embeddings {diff:.2e} (must be < 1e-5)"
+        )
         assert diff < 1e-5
-        res = best_of({"literal": train_step(literal, batch), "fast": train_step(fast, batch)},
-                      args.repeats)
+        res = best_of(
+            {"literal": train_step(literal, batch), "fast": train_step(fast, batch)}, args.repeats
+        )
         for k, (wall, cpu) in res.items():
             print(f"  {k:<8} train step {wall:8.3f} s wall  {cpu:8.2f} s cpu")
-        print(f"  training-step speed-up literal / fast: {res['literal'][0] / res['fast'][0]:.2f}x "
-              f"wall, {res['literal'][1] / res['fast'][1]:.2f}x cpu (target >= 1.3x)")
+        print(
+            f"  training-step speed-up literal / fast: {res['literal'][0] / res['fast'][0]:.2f}x "
+            f"wall, {res['literal'][1] / res['fast'][1]:.2f}x cpu (target >= 1.3x)"
+        )
         fast.eval(), literal.eval()
         inf = best_of({"literal": infer(literal, one), "fast": infer(fast, one)}, args.repeats)
-        print(f"  inference per sequence: literal {inf['literal'][0] / len(one):.3f} s, "
-              f"fast {inf['fast'][0] / len(one):.3f} s "
-              f"({inf['literal'][0] / inf['fast'][0]:.2f}x wall)", flush=True)
+        print(
+            f"  inference per sequence: literal {inf['literal'][0] / len(one):.3f} s, "
+            f"fast {inf['fast'][0] / len(one):.3f} s "
+            f"({inf['literal'][0] / inf['fast'][0]:.2f}x wall)",
+            flush=True,
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"peak resident memory {peak:.1f} GiB")
 

@@ -125,7 +125,10 @@ def pooled(fn, folders: list[str], workers: int) -> list:
 
 def _cpu() -> float:
     """CPU seconds of this process and its reaped children (the pool's workers)."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -148,14 +151,18 @@ def main() -> None:
         total = make_tree(raw, args.sequences, args.frames)
         folders = sorted(str(p) for p in raw.glob("*/*/*"))
         pooled(decode_sequence, folders, args.workers)  # warm the page cache
-        print(f"tree: {len(folders)} sequences, {total} frames of 320x240, "
-              f"{sum(p.stat().st_size for p in raw.rglob('*.png')) / 2**20:.1f} MiB of PNG; "
-              f"workers={args.workers}")
+        print(
+            f"tree: {len(folders)} sequences, {total} frames of 320x240, "
+            f"{sum(p.stat().st_size for p in raw.rglob('*.png')) / 2**20:.1f} MiB of PNG; "
+            f"workers={args.workers}"
+        )
 
         store = Path(tmp) / "bench.h5"
         runs = {
             "gaitbench prep": lambda: prep("casia-b", raw, store, workers=args.workers, force=True),
-            "reference (OpenGait recipe)": lambda: pooled(reference_sequence, folders, args.workers),
+            "reference (OpenGait recipe)": lambda: pooled(
+                reference_sequence, folders, args.workers
+            ),
             "decode floor (imread only)": lambda: pooled(decode_sequence, folders, args.workers),
         }
         # Interleaved repeats, best of each: the three see the same background load.
@@ -179,10 +186,14 @@ def main() -> None:
         for name in runs:
             print(f"{name:30s} {total / wall[name]:16.0f} {total / cpu[name]:17.0f}")
         p, r, d = "gaitbench prep", "reference (OpenGait recipe)", "decode floor (imread only)"
-        print(f"prep / reference    wall {wall[r] / wall[p]:.2f}x   CPU {cpu[r] / cpu[p]:.2f}x"
-              "   (target >= 2)")
-        print(f"prep / decode floor wall {wall[d] / wall[p]:.2f}    CPU {cpu[d] / cpu[p]:.2f}"
-              "    (target >= 0.70)")
+        print(
+            f"prep / reference    wall {wall[r] / wall[p]:.2f}x   CPU {cpu[r] / cpu[p]:.2f}x"
+            "   (target >= 2)"
+        )
+        print(
+            f"prep / decode floor wall {wall[d] / wall[p]:.2f}    CPU {cpu[d] / cpu[p]:.2f}"
+            "    (target >= 0.70)"
+        )
 
 
 if __name__ == "__main__":

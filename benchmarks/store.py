@@ -90,8 +90,10 @@ def main() -> None:
         print(f"data: {args.sequences} sequences, {total} raw frames")
         print(f"size  raw PNG tree {png / 2**20:8.2f} MiB")
         print(f"size  OpenGait pkl {pkl / 2**20:8.2f} MiB")
-        print(f"size  store        {h5 / 2**20:8.2f} MiB   store / pkl = {h5 / pkl:.2f}, "
-              f"store / PNG = {h5 / png:.2f}")
+        print(
+            f"size  store        {h5 / 2**20:8.2f} MiB   store / pkl = {h5 / pkl:.2f}, "
+            f"store / PNG = {h5 / png:.2f}"
+        )
 
         evicted = evict(store_path)
         t_open = time.perf_counter()
@@ -99,22 +101,32 @@ def main() -> None:
         t_open = time.perf_counter() - t_open
         seconds, frames = random_reads(cold, args.reads)
         label = "cold (evicted)" if evicted else "cold (fresh handle)"
-        print(f"reads {label:20s} {args.reads / seconds:9.0f} sequences/s {frames / seconds:10.0f}"
-              f" frames/s  (open {t_open * 1e3:.1f} ms)")
+        print(
+            f"reads {label:20s} {args.reads / seconds:9.0f} sequences/s {frames / seconds:10.0f}"
+            f" frames/s  (open {t_open * 1e3:.1f} ms)"
+        )
         seconds, frames = random_reads(cold, args.reads, seed=1)
-        print(f"reads {'warm handle':20s} {args.reads / seconds:9.0f} sequences/s "
-              f"{frames / seconds:10.0f} frames/s")
+        print(
+            f"reads {'warm handle':20s} {args.reads / seconds:9.0f} sequences/s "
+            f"{frames / seconds:10.0f} frames/s"
+        )
         mem = Store(store_path, in_memory=True)
         seconds, frames = random_reads(mem, args.reads * 10)
-        print(f"reads {'in memory':20s} {args.reads * 10 / seconds:9.0f} sequences/s "
-              f"{frames / seconds:10.0f} frames/s")
+        print(
+            f"reads {'in memory':20s} {args.reads * 10 / seconds:9.0f} sequences/s "
+            f"{frames / seconds:10.0f} frames/s"
+        )
         cold_rate = args.reads / random_reads(Store(store_path), args.reads, seed=2)[0]
-        print(f"one process feeds {cold_rate / STEP_SEQUENCES:.0f} training steps/s of "
-              f"{STEP_SEQUENCES} sequences from the file (10x a step of "
-              f"{10 * STEP_SEQUENCES / cold_rate * 1e3:.0f} ms or longer)")
+        print(
+            f"one process feeds {cold_rate / STEP_SEQUENCES:.0f} training steps/s of "
+            f"{STEP_SEQUENCES} sequences from the file (10x a step of "
+            f"{10 * STEP_SEQUENCES / cold_rate * 1e3:.0f} ms or longer)"
+        )
 
-        print(f"\n{'sequences':>10s} {'build s':>8s} {'MiB':>8s} {'open ms':>8s} "
-              f"{'read us (mean of %d)' % args.reads:>22s}")
+        print(
+            f"\n{'sequences':>10s} {'build s':>8s} {'MiB':>8s} {'open ms':>8s} "
+            f"{'read us (mean of %d)' % args.reads:>22s}"
+        )
         for n in (int(x) for x in args.scale.split(",")):
             path = tmp / f"scale-{n}.h5"
             build = build_scale_store(path, n)
@@ -124,8 +136,10 @@ def main() -> None:
             opened = time.perf_counter() - t0
             assert len(store) == n
             seconds, _ = random_reads(store, args.reads)
-            print(f"{n:10d} {build:8.1f} {path.stat().st_size / 2**20:8.1f} {opened * 1e3:8.1f} "
-                  f"{seconds / args.reads * 1e6:22.1f}")
+            print(
+                f"{n:10d} {build:8.1f} {path.stat().st_size / 2**20:8.1f} {opened * 1e3:8.1f} "
+                f"{seconds / args.reads * 1e6:22.1f}"
+            )
             store.close()
             path.unlink()
 

@@ -32,7 +32,9 @@ from gaitbench.data.align import align_sequence
 def _prep_tree(root: Path) -> int:
     n = 0
     for folder in sorted(root.glob("*/*/*")):
-        frames = np.stack([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(folder.glob("*.png"))])
+        frames = np.stack(
+            [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(folder.glob("*.png"))]
+        )
         n += len(align_sequence(frames, 64))
     return n
 
@@ -59,20 +61,26 @@ def main() -> None:
         _prep_tree(p.path)
         t_prep = time.perf_counter() - t
         raw_frames = p.frames  # raw frames rendered, the same sequences in both runs
-        print(f"timed set: {args.subjects} ids x 110 sequences, 60-100 frames ({raw_frames} frames)")
+        print(
+            f"timed set: {args.subjects} ids x 110 sequences, 60-100 frames ({raw_frames} frames)"
+        )
         store_fps = raw_frames / t_store
         print(f"store     {t_store:7.2f} s  {store_fps:8.0f} frames/s")
         print(f"png       {t_png:7.2f} s  {raw_frames / t_png:8.0f} frames/s")
-        print(f"png+prep  {t_png + t_prep:7.2f} s  {raw_frames / (t_png + t_prep):8.0f} frames/s"
-              f"  (prep alone single-process {raw_frames / t_prep:.0f} frames/s)")
+        print(
+            f"png+prep  {t_png + t_prep:7.2f} s  {raw_frames / (t_png + t_prep):8.0f} frames/s"
+            f"  (prep alone single-process {raw_frames / t_prep:.0f} frames/s)"
+        )
         print(f"store vs png+prep: {(t_png + t_prep) / t_store:.2f}x faster")
 
         demo = synth.SynthSpec(subjects=20, views=(0, 54, 90, 180))
         t = time.perf_counter()
         d = synth.synthesize(tmp / "demo.h5", demo, "store", workers=args.workers)
         t_demo = time.perf_counter() - t
-        print(f"demo set (20 ids x 4 views x 10 conditions, {d.sequences} sequences): "
-              f"{t_demo:.1f} s, {d.frames / t_demo:.0f} aligned frames/s")
+        print(
+            f"demo set (20 ids x 4 views x 10 conditions, {d.sequences} sequences): "
+            f"{t_demo:.1f} s, {d.frames / t_demo:.0f} aligned frames/s"
+        )
 
         full = synth.SynthSpec()
         full_frames = 124 * 110 * 80
@@ -80,11 +88,15 @@ def main() -> None:
             t = time.perf_counter()
             f = synth.synthesize(tmp / "full.h5", full, "store", workers=args.workers)
             t_full = time.perf_counter() - t
-            print(f"default set: {f.sequences} sequences, {t_full / 60:.1f} min "
-                  f"({os.path.getsize(f.path) / 2**20:.0f} MiB), target < 15 min")
+            print(
+                f"default set: {f.sequences} sequences, {t_full / 60:.1f} min "
+                f"({os.path.getsize(f.path) / 2**20:.0f} MiB), target < 15 min"
+            )
         else:
-            print(f"default set projected: ~{full_frames} frames / {store_fps:.0f} frames/s = "
-                  f"{full_frames / store_fps / 60:.1f} min (target < 15 min)")
+            print(
+                f"default set projected: ~{full_frames} frames / {store_fps:.0f} frames/s = "
+                f"{full_frames / store_fps / 60:.1f} min (target < 15 min)"
+            )
         del r
 
 

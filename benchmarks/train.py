@@ -26,7 +26,9 @@ from gaitbench.data.store import StoreWriter
 from gaitbench.training import find_recipe, load_recipe, train
 
 
-def make_store(path: Path, subjects: int = 16, seqs: int = 4, frames: tuple[int, int] = (40, 80)) -> Path:
+def make_store(
+    path: Path, subjects: int = 16, seqs: int = 4, frames: tuple[int, int] = (40, 80)
+) -> Path:
     """Swinging bars of per-subject width and phase, with noise: enough structure to learn."""
     rng = np.random.default_rng(0)
     ids = [f"{s + 1:03d}" for s in range(subjects)]
@@ -88,7 +90,9 @@ def main() -> None:
 
         p, k, f = (int(x) for x in args.hstl_batch.split("x"))
         batch = [f"data.ids_per_batch={p}", f"data.seqs_per_id={k}", f"data.frames={f}", *common]
-        print(f"\n== HSTL (CASIA-B architecture) whole training step, batch {p} x {k} x {f} frames ==")
+        print(
+            f"\n== HSTL (CASIA-B architecture) whole training step, batch {p} x {k} x {f} frames =="
+        )
         speeds: dict[str, list[float]] = {"fast": [], "literal": []}
         for r in range(args.rounds):
             for label, literal in (("fast", "false"), ("literal", "true")):
@@ -98,8 +102,10 @@ def main() -> None:
                 print(f"round {r + 1} {label:<8} {log['it_per_s']:.3f} it/s  "
                       f"(data wait {100 * log['data_wait']:.1f}%)")  # fmt: skip
         fast, literal = statistics.median(speeds["fast"]), statistics.median(speeds["literal"])
-        print(f"median: fast {fast:.3f} it/s, literal {literal:.3f} it/s, "
-              f"ratio fast/literal = {fast / literal:.2f}x (target >= 1.3x)")
+        print(
+            f"median: fast {fast:.3f} it/s, literal {literal:.3f} it/s, "
+            f"ratio fast/literal = {fast / literal:.2f}x (target >= 1.3x)"
+        )
 
         if args.full:
             print("\n== HSTL CASIA-B recipe, full batch 8 x 8 x 30 frames ==")
@@ -108,8 +114,10 @@ def main() -> None:
                 log = run("hstl", store, tmp / f"full-{len(extra)}", args.full_iterations,
                           [*sets, *extra], dev)  # fmt: skip
                 hours = 90000 / log["it_per_s"] / 3600
-                print(f"{'compiled' if extra else 'eager':<9} {log['it_per_s']:.2f} it/s, "
-                      f"data wait {100 * log['data_wait']:.1f}%, 90k iterations = {hours:.2f} h")
+                print(
+                    f"{'compiled' if extra else 'eager':<9} {log['it_per_s']:.2f} it/s, "
+                    f"data wait {100 * log['data_wait']:.1f}%, 90k iterations = {hours:.2f} h"
+                )
 
 
 if __name__ == "__main__":

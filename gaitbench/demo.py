@@ -54,7 +54,9 @@ class DemoPreset:
 
 PRESETS = {
     # Measured on the 2-core development machine: full ~6 min, quick ~1.5 min (README has figures).
-    "full": DemoPreset("full", subjects=24, views=(18, 54, 90, 126), frames=(40, 60), iterations=150),
+    "full": DemoPreset(
+        "full", subjects=24, views=(18, 54, 90, 126), frames=(40, 60), iterations=150
+    ),
     "quick": DemoPreset("quick", subjects=16, views=(54, 90), frames=(30, 40), iterations=40),
 }
 
@@ -103,8 +105,10 @@ def _commands(p: DemoPreset, out: Path) -> str:
     ]
     for m in p.models:
         flags = " ".join(f"--set {o}" for o in _overrides(p))
-        lines.append(f"gaitbench train {m} --data {store} -n {p.iterations} --partition {PARTITION} {flags} "
-                     f"--out {out / 'runs' / m}")
+        lines.append(
+            f"gaitbench train {m} --data {store} -n {p.iterations} --partition {PARTITION} {flags} "
+            f"--out {out / 'runs' / m}"
+        )
         lines.append(f"gaitbench evaluate {out / 'runs' / m} --data {store}")
     runs = " ".join(str(out / "runs" / m) for m in p.models)
     lines += [
@@ -134,7 +138,9 @@ def _prepare_out(out: Path, force: bool) -> None:
         raise GaitbenchError(f"{out} is a file: give --out a folder")
     if out.is_dir() and any(out.iterdir()):
         if not force:
-            raise GaitbenchError(f"{out} is not empty: pass --force to replace it, or --out a new folder")
+            raise GaitbenchError(
+                f"{out} is not empty: pass --force to replace it, or --out a new folder"
+            )
         if not (out / "demo.json").is_file() and not (out / "raw").is_dir():
             raise GaitbenchError(
                 f"{out} holds files that are not a gaitbench demo: refusing to delete them; "
@@ -187,7 +193,9 @@ def run_demo(
 
         summary = prep("casia-b", raw, store, workers=workers, progress=prep_tick)
     result.seconds["prep"] = time.perf_counter() - start
-    console.print(f"    store: {store} ({summary.sequences} sequences, {summary.frames_kept} frames)")
+    console.print(
+        f"    store: {store} ({summary.sequences} sequences, {summary.frames_kept} frames)"
+    )
 
     # 3-4. Train and evaluate each model.
     with _bar(console) as bar:
@@ -200,8 +208,15 @@ def run_demo(
                 bar.update(task, completed=iteration, **({"note": note} if note else {}))
 
             start = time.perf_counter()
-            train_model(model, data=store, iterations=preset.iterations, partition=PARTITION,
-                        overrides=_overrides(preset), out=run_dir, progress=train_tick)
+            train_model(
+                model,
+                data=store,
+                iterations=preset.iterations,
+                partition=PARTITION,
+                overrides=_overrides(preset),
+                out=run_dir,
+                progress=train_tick,
+            )
             result.seconds[f"train {model}"] = time.perf_counter() - start
 
             start = time.perf_counter()
@@ -245,7 +260,9 @@ def summary_table(summary, preset: DemoPreset) -> Table:
     )
     for col in summary.columns:
         text = col in ("model", "origin")
-        table.add_column(col.replace("CASIA-B ", ""), justify="left" if text else "right", no_wrap=text)
+        table.add_column(
+            col.replace("CASIA-B ", ""), justify="left" if text else "right", no_wrap=text
+        )
     for _, row in summary.iterrows():
         cells = []
         for col in summary.columns:
@@ -256,7 +273,9 @@ def summary_table(summary, preset: DemoPreset) -> Table:
                 cells.append(str(v))
         style = "dim" if row.get("origin") == "published" else None
         table.add_row(*cells, style=style)
-    table.caption = "published: the papers' CASIA-B figures (real data, full models), for scale only"
+    table.caption = (
+        "published: the papers' CASIA-B figures (real data, full models), for scale only"
+    )
     return table
 
 

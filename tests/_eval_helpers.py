@@ -17,8 +17,13 @@ def make_store(path: Path, subjects=("075", "076", "077"), train=("001", "002"))
     from gaitbench.data.store import StoreWriter
 
     rng = np.random.default_rng(0)
-    with StoreWriter(path, dataset="casia-b", size=64, source="test",
-                     partition={"train": list(train), "test": list(subjects)}) as w:
+    with StoreWriter(
+        path,
+        dataset="casia-b",
+        size=64,
+        source="test",
+        partition={"train": list(train), "test": list(subjects)},
+    ) as w:
         for s_i, subject in enumerate((*train, *subjects)):
             for condition in CONDITIONS:
                 for view in VIEWS:
@@ -31,13 +36,23 @@ def make_store(path: Path, subjects=("075", "076", "077"), train=("001", "002"))
     return path
 
 
-def make_run(run_dir: Path, name: str = "gaitset-tiny", num_classes: int = 2, iteration: int = 7) -> Path:
+def make_run(
+    run_dir: Path, name: str = "gaitset-tiny", num_classes: int = 2, iteration: int = 7
+) -> Path:
     from gaitbench.models import create
 
     torch.manual_seed(0)
     model = create(name, dataset="casia-b", num_classes=num_classes)
     ckpt = run_dir / "checkpoints" / "last.pt"
     ckpt.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "model_name": name, "model_args": model.gaitbench_args,
-                "iteration": iteration, "config": {"dataset": "casia-b", "seed": 0}}, ckpt)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "model_name": name,
+            "model_args": model.gaitbench_args,
+            "iteration": iteration,
+            "config": {"dataset": "casia-b", "seed": 0},
+        },
+        ckpt,
+    )
     return run_dir

@@ -3,11 +3,10 @@ import json
 import h5py
 import pytest
 import torch
+from _eval_helpers import make_run, make_store
 from typer.testing import CliRunner
 
 from gaitbench.cli import app
-
-from _eval_helpers import make_run, make_store
 
 torch.set_num_threads(1)
 runner = CliRunner()
@@ -36,8 +35,17 @@ def test_evaluate_run_folder(run):
         assert f["embeddings"].shape[0] == 48 and f.attrs["model"] == "gaitset-tiny"
 
     # --embeddings --json: only the JSON on stdout, same metrics
-    res = runner.invoke(app, ["evaluate", "--embeddings", str(run_dir / "embeddings-casia-b.h5"),
-                              "--protocol", "casia-b", "--json"])
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--embeddings",
+            str(run_dir / "embeddings-casia-b.h5"),
+            "--protocol",
+            "casia-b",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     again = json.loads(res.stdout)
     assert again["metrics"] == results["metrics"]
@@ -47,10 +55,14 @@ def test_evaluate_cos_and_fixture_embeddings():
     from pathlib import Path
 
     fixture = Path(__file__).parent / "fixtures" / "eval" / "casia-b.h5"
-    res = runner.invoke(app, ["evaluate", "--embeddings", str(fixture), "--metric", "cos", "--json"])
+    res = runner.invoke(
+        app, ["evaluate", "--embeddings", str(fixture), "--metric", "cos", "--json"]
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert out["metric"] == "cos" and out["metrics"]["NM"]["rank1"] == pytest.approx(97.441, abs=0.01)
+    assert out["metric"] == "cos" and out["metrics"]["NM"]["rank1"] == pytest.approx(
+        97.441, abs=0.01
+    )
 
 
 def test_evaluate_user_errors(run, tmp_path):

@@ -16,8 +16,9 @@ from gaitbench.models import create, list_models
 from gaitbench.reporting.complexity import complexity, model_complexity, model_table
 
 torch.set_num_threads(1)
-SUMMARY = json.loads((Path(__file__).parent / "fixtures" / "reference" / "summary.json")
-                     .read_text())
+SUMMARY = json.loads(
+    (Path(__file__).parent / "fixtures" / "reference" / "summary.json").read_text()
+)
 
 
 def test_complexity_states_input_and_convention():

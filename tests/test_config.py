@@ -81,10 +81,18 @@ def test_wrong_types_and_values_are_errors():
 
 
 def test_set_overrides():
-    r = load_recipe(find_recipe("hstl", "casia-b"), ["optimizer.lr=3e-4", "scheduler.milestones=[10, 20]"])
+    r = load_recipe(
+        find_recipe("hstl", "casia-b"), ["optimizer.lr=3e-4", "scheduler.milestones=[10, 20]"]
+    )
     assert r.optimizer.lr == 3e-4 and r.scheduler.milestones == [10, 20]
-    r = apply_overrides(r, ["train.amp=false", "model.args.channels=[8, 16]", "model.num_classes=null"])
-    assert r.train.amp is False and r.model.args == {"channels": [8, 16]} and r.model.num_classes is None
+    r = apply_overrides(
+        r, ["train.amp=false", "model.args.channels=[8, 16]", "model.num_classes=null"]
+    )
+    assert (
+        r.train.amp is False
+        and r.model.args == {"channels": [8, 16]}
+        and r.model.num_classes is None
+    )
     with pytest.raises(GaitbenchError, match="optimizer.betas"):
         apply_overrides(r, ["optimizer.betas=0.9"])
     with pytest.raises(GaitbenchError, match="'optimiser'"):

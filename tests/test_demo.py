@@ -14,8 +14,14 @@ from gaitbench.cli import app
 @pytest.fixture
 def micro(monkeypatch):
     preset = demo.DemoPreset(
-        "micro", subjects=10, views=(54, 90), frames=(12, 14), iterations=2,
-        models=("gaitset-tiny",), ids_per_batch=2, seqs_per_id=2,
+        "micro",
+        subjects=10,
+        views=(54, 90),
+        frames=(12, 14),
+        iterations=2,
+        models=("gaitset-tiny",),
+        ids_per_batch=2,
+        seqs_per_id=2,
     )
     monkeypatch.setitem(demo.PRESETS, "quick", preset)
     return preset
@@ -28,7 +34,11 @@ def test_demo_runs_every_stage(tmp_path, micro):
     record = json.loads((out / "demo.json").read_text())
     assert record["preset"]["name"] == "micro"
     assert list(record["seconds"]) == [
-        "synth", "prep", "train gaitset-tiny", "evaluate gaitset-tiny", "report"
+        "synth",
+        "prep",
+        "train gaitset-tiny",
+        "evaluate gaitset-tiny",
+        "report",
     ]
     # 10 subjects at ratio 0.6: 4 test subjects, every probe condition scored.
     results = json.loads((out / "runs" / "gaitset-tiny" / "results-casia-b.json").read_text())

@@ -26,7 +26,9 @@ def naive(p, g, metric):
 @pytest.fixture
 def emb():
     rng = np.random.default_rng(0)
-    return rng.normal(size=(23, 5, 8)).astype(np.float32), rng.normal(size=(31, 5, 8)).astype(np.float32)
+    return rng.normal(size=(23, 5, 8)).astype(np.float32), rng.normal(size=(31, 5, 8)).astype(
+        np.float32
+    )
 
 
 @pytest.mark.parametrize("metric", ["euc", "cos"])

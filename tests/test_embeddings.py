@@ -2,21 +2,25 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from _eval_helpers import make_store
 
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.embeddings import EmbeddingSet, load_embeddings, save_embeddings
 from gaitbench.evaluation.extract import extract_embeddings, length_buckets
-
-from _eval_helpers import make_store
 
 torch.set_num_threads(1)
 
 
 def test_round_trip(tmp_path):
     rng = np.random.default_rng(1)
-    es = EmbeddingSet(rng.normal(size=(4, 3, 2)), ["a", "b", "c", "d"], ["nm-01"] * 4,
-                      ["000", "018", "036", "054"], role=["probe", "gallery", "gallery", "probe"],
-                      attrs={"model": "hstl", "dataset": "casia-b", "checkpoint": "x.pt"})
+    es = EmbeddingSet(
+        rng.normal(size=(4, 3, 2)),
+        ["a", "b", "c", "d"],
+        ["nm-01"] * 4,
+        ["000", "018", "036", "054"],
+        role=["probe", "gallery", "gallery", "probe"],
+        attrs={"model": "hstl", "dataset": "casia-b", "checkpoint": "x.pt"},
+    )
     path = save_embeddings(tmp_path / "e.h5", es)
     with h5py.File(path) as f:
         assert f.attrs["format"] == "gaitbench-embeddings" and f.attrs["version"] == 1

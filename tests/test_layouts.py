@@ -25,25 +25,37 @@ def _png(path: Path, value: int = 255) -> None:
 def test_frame_order_is_numeric():
     names = [Path(f"001-nm-01-090-{i}.png") for i in (10, 9, 100, 1)]
     assert [p.name for p in sorted(names, key=frame_order)] == [
-        "001-nm-01-090-1.png", "001-nm-01-090-9.png", "001-nm-01-090-10.png",
+        "001-nm-01-090-1.png",
+        "001-nm-01-090-9.png",
+        "001-nm-01-090-10.png",
         "001-nm-01-090-100.png",
     ]
 
 
 def test_casia_b(tmp_path):
-    for subject, cond, view in [("001", "nm-01", "090"), ("001", "bg-02", "000"), ("002", "cl-01", "018")]:
+    for subject, cond, view in [
+        ("001", "nm-01", "090"),
+        ("001", "bg-02", "000"),
+        ("002", "cl-01", "018"),
+    ]:
         for i in (2, 10, 1):
             _png(tmp_path / subject / cond / view / f"{subject}-{cond}-{view}-{i}.png")
     (tmp_path / "001" / "nm-01" / "090" / "notes.txt").write_text("ignored")
     seqs = discover("casia-b", tmp_path)
     assert [s.key for s in seqs] == ["001__bg-02__000", "001__nm-01__090", "002__cl-01__018"]
     assert [f.name for f in seqs[1].files] == [
-        "001-nm-01-090-1.png", "001-nm-01-090-2.png", "001-nm-01-090-10.png"
+        "001-nm-01-090-1.png",
+        "001-nm-01-090-2.png",
+        "001-nm-01-090-10.png",
     ]
 
 
 def test_oumvlp(tmp_path):
-    for view, seq, subject in [("000", "00", "00001"), ("015", "01", "00001"), ("000", "01", "00002")]:
+    for view, seq, subject in [
+        ("000", "00", "00001"),
+        ("015", "01", "00001"),
+        ("000", "01", "00002"),
+    ]:
         for i in (1, 2):
             _png(tmp_path / f"Silhouette_{view}-{seq}" / subject / f"{i:04d}.png")
     (tmp_path / "README").mkdir()
@@ -61,7 +73,10 @@ def test_grew(tmp_path):
     _png(tmp_path / "test" / "probe" / "zzz" / "00003.png")
     seqs = discover("grew", tmp_path)
     assert [s.key for s in seqs] == [
-        "00001train__00__4XPn5Z28", "00007__01__aaa", "00007__02__bbb", "probe__03__zzz"
+        "00001train__00__4XPn5Z28",
+        "00007__01__aaa",
+        "00007__02__bbb",
+        "probe__03__zzz",
     ]
     assert [f.name for f in seqs[0].files] == ["00001.png"]
 

@@ -66,7 +66,9 @@ def test_separated_identities_give_zero_loss_and_gradients_are_finite():
     f = torch.tensor([[[0.0, 0.0]], [[0.0, 0.1]], [[5.0, 5.0]], [[5.0, 5.1]]], requires_grad=True)
     out = triplet_loss(f, torch.tensor([0, 0, 1, 1]), 0.2)
     assert out.loss.item() == 0.0 and out.active.item() == 0.0
-    close = torch.tensor([[[0.0, 0.0]], [[0.0, 0.1]], [[0.0, 0.15]], [[0.0, 0.3]]], requires_grad=True)
+    close = torch.tensor(
+        [[[0.0, 0.0]], [[0.0, 0.1]], [[0.0, 0.15]], [[0.0, 0.3]]], requires_grad=True
+    )
     loss = triplet_loss(close, torch.tensor([0, 0, 1, 1]), 0.2).loss
     loss.backward()
     assert loss.item() > 0 and torch.isfinite(close.grad).all()
@@ -85,9 +87,7 @@ def test_cross_entropy_per_part_with_scale_and_smoothing():
     logits = torch.randn(4, 3, 6)
     labels = torch.tensor([0, 5, 2, 2])
     out = cross_entropy_loss(logits, labels, scale=16.0, label_smoothing=0.1)
-    ref = sum(
-        F.cross_entropy(16 * logits[:, j], labels, label_smoothing=0.1) for j in range(3)
-    ) / 3
+    ref = sum(F.cross_entropy(16 * logits[:, j], labels, label_smoothing=0.1) for j in range(3)) / 3
     assert out.loss.item() == pytest.approx(ref.item(), rel=1e-6)
     hits = (logits.argmax(2) == labels[:, None]).float().mean()
     assert out.accuracy.item() == pytest.approx(hits.item())

@@ -52,7 +52,9 @@ def test_probe_without_match_skip_or_miss():
 
 def test_one_element_gallery_and_rank_beyond_gallery():
     dist = np.array([[0.3], [0.1]])
-    r = rank_metrics(dist, np.array(["a", "b"]), np.array(["a"]), ranks=(1, 5, 20), unmatched="miss")
+    r = rank_metrics(
+        dist, np.array(["a", "b"]), np.array(["a"]), ranks=(1, 5, 20), unmatched="miss"
+    )
     assert r.ranks == {1: 50.0, 5: 50.0, 20: 50.0}
     assert cmc(np.array([[False, True]]), 4).tolist() == [[False, True, True, True]]
 

@@ -77,8 +77,11 @@ def test_tiny_forward_backward(name):
     # A model with parts the supervised forward does not use (SelfGait's BYOL heads and EMA
     # target) says which parameters its forward trains through `backbone_parameters()`.
     trained = {id(p) for p in getattr(model, "backbone_parameters", model.parameters)()}
-    no_grad = [k for k, p in model.named_parameters()
-               if id(p) in trained and p.requires_grad and p.grad is None]
+    no_grad = [
+        k
+        for k, p in model.named_parameters()
+        if id(p) in trained and p.requires_grad and p.grad is None
+    ]
     assert not no_grad, f"parameters without gradient: {no_grad[:5]}"
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
@@ -121,8 +124,11 @@ def test_build_from_checkpoint_rebuilds_the_same_model(name):
 def test_build_from_checkpoint_errors():
     with pytest.raises(GaitbenchError, match="no 'model_name'"):
         build_from_checkpoint({"model": {}})
-    ckpt = {"model": create("gaitgl-tiny").state_dict(), "model_name": "hstl-tiny",
-            "model_args": {"dataset": "casia-b", "num_classes": None}}
+    ckpt = {
+        "model": create("gaitgl-tiny").state_dict(),
+        "model_name": "hstl-tiny",
+        "model_args": {"dataset": "casia-b", "num_classes": None},
+    }
     with pytest.raises(GaitbenchError, match="do not fit model 'hstl-tiny'"):
         build_from_checkpoint(ckpt)
 

@@ -49,6 +49,7 @@ def tiny_sils(n: int = 2, s: int = 6, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(n, s, 64, 44, generator=g) > 0.5).float()
 
+
 def test_tiny_forward_backward_shapes():
     model = create("gaitbase-tiny", num_classes=5)
     labels = torch.tensor([0, 3])
@@ -59,8 +60,9 @@ def test_tiny_forward_backward_shapes():
     assert torch.isfinite(out.embeddings).all() and torch.isfinite(out.logits).all()
     # cosine classifier: both sides L2-normalised, so every logit is a cosine
     assert out.logits.abs().max() <= 1 + 1e-5
-    ce = torch.nn.functional.cross_entropy(16 * out.logits.transpose(1, 2),
-                                           labels[:, None].expand(2, 16))
+    ce = torch.nn.functional.cross_entropy(
+        16 * out.logits.transpose(1, 2), labels[:, None].expand(2, 16)
+    )
     (ce + out.features.square().mean()).backward()
     grads = [p.grad for p in model.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in grads)
@@ -105,7 +107,10 @@ def test_padded_rows_match_unpadded_sequences():
 
 
 def test_state_dict_maps_one_to_one_onto_reference():
-    ours = [(reference_name(k, PUBLISHED_NAMES), tuple(v.shape)) for k, v in create(NAME).state_dict().items()]
+    ours = [
+        (reference_name(k, PUBLISHED_NAMES), tuple(v.shape))
+        for k, v in create(NAME).state_dict().items()
+    ]
     assert ours == reference_entries("gaitbase_casia-b")
 
 
@@ -131,8 +136,10 @@ def test_params_and_flops_equal_reference():
     assert list(model(torch.zeros(1, 30, 64, 44)).embeddings.shape) == [1, 16, 256]
 
 
-@pytest.mark.parametrize(("dataset", "params", "classes"), [
-    ("oumvlp", 28_108_992, 5153), ("grew", 88_922_304, 20000), ("gait3d", 19_290_304, 3000)])
+@pytest.mark.parametrize(
+    ("dataset", "params", "classes"),
+    [("oumvlp", 28_108_992, 5153), ("grew", 88_922_304, 20000), ("gait3d", 19_290_304, 3000)],
+)
 def test_other_dataset_variants(dataset, params, classes):
     # One architecture; only the classifier width changes (FACTS 2.5: 28.1M / 88.9M / 19.29M).
     assert get_entry(NAME).published

@@ -21,14 +21,18 @@ SUMMARY = json.loads((FIXTURES / "reference" / "summary.json").read_text())
 
 
 def fidelity_checkpoint(variant: str) -> Path:
-    roots = [os.environ.get("GAITBENCH_FIXTURES"),
-             str(Path(__file__).resolve().parents[2] / "shared" / "fixtures")]
+    roots = [
+        os.environ.get("GAITBENCH_FIXTURES"),
+        str(Path(__file__).resolve().parents[2] / "shared" / "fixtures"),
+    ]
     for root in filter(None, roots):
         path = Path(root) / "fidelity" / f"{variant}.pt"
         if path.is_file():
             return path
-    pytest.skip(f"fidelity checkpoint {variant}.pt not found (set GAITBENCH_FIXTURES to the "
-                "folder holding fidelity/)")
+    pytest.skip(
+        f"fidelity checkpoint {variant}.pt not found (set GAITBENCH_FIXTURES to the "
+        "folder holding fidelity/)"
+    )
 
 
 @pytest.mark.parametrize("halving,stack", [(0, False), (1, False), (3, False), (3, True)])
@@ -37,17 +41,19 @@ def test_glconv_equals_separate_strip_convolutions(halving, stack):
     layer = GLConv(4, 6, halving, stack)
     x = torch.randn(2, 4, 5, 16, 7)
     g = F.conv3d(x, layer.global_conv.weight, padding=1)
-    strips = x.split(16 // 2 ** halving, 3)
+    strips = x.split(16 // 2**halving, 3)
     local = torch.cat([F.conv3d(s, layer.local_conv.weight, padding=1) for s in strips], 3)
-    expected = (F.leaky_relu(torch.cat([g, local], 3)) if stack
-                else F.leaky_relu(g) + F.leaky_relu(local))
+    expected = (
+        F.leaky_relu(torch.cat([g, local], 3)) if stack else F.leaky_relu(g) + F.leaky_relu(local)
+    )
     out = layer(x)
     assert out.shape == ((2, 6, 5, 32, 7) if stack else (2, 6, 5, 16, 7))
     assert (out - expected).abs().max() < 1e-5
 
 
-@pytest.mark.parametrize("dataset,channels,classes", [
-    ("casia-b", 128, 74), ("oumvlp", 256, 5153), ("grew", 256, 20000)])
+@pytest.mark.parametrize(
+    "dataset,channels,classes", [("casia-b", 128, 74), ("oumvlp", 256, 5153), ("grew", 256, 20000)]
+)
 def test_published_variants(dataset, channels, classes):
     with torch.device("meta"):
         model = create("gaitgl", dataset=dataset)
@@ -70,14 +76,18 @@ def test_casia_b_flops_equal_reference():
 
     result = complexity("gaitgl", "casia-b")
     assert result["flops"] == SUMMARY["gaitgl_casia-b"]["fvcore_flops_30x64x44"]
-    assert result["flops_by_operator"] == {"conv": 12_616_581_120, "matmul": 1_048_576,
-                                           "batch_norm": 16_384}
+    assert result["flops_by_operator"] == {
+        "conv": 12_616_581_120,
+        "matmul": 1_048_576,
+        "batch_norm": 16_384,
+    }
 
 
 def test_fidelity_with_opengait_checkpoint():
     model = load_published(fidelity_checkpoint("gaitgl_casia-b"), "gaitgl", "casia-b")
-    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy")
-                            .astype(np.float32))
+    clip = torch.from_numpy(
+        np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy").astype(np.float32)
+    )
     ref = np.load(FIXTURES / "fidelity" / "gaitgl_casia-b_embeddings.npy")
     with torch.no_grad():
         emb = model(clip).embeddings.numpy()

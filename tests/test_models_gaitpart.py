@@ -48,6 +48,7 @@ def tiny_sils(n: int = 2, s: int = 6, seed: int = 0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(n, s, 64, 44, generator=g) > 0.5).float()
 
+
 def test_tiny_forward_backward_shapes():
     model = create("gaitpart-tiny", num_classes=5)
     out = model(tiny_sils())
@@ -115,7 +116,10 @@ def test_frame_order_matters():
 
 
 def test_state_dict_maps_one_to_one_onto_reference():
-    ours = [(reference_name(k, PUBLISHED_NAMES), tuple(v.shape)) for k, v in create(NAME).state_dict().items()]
+    ours = [
+        (reference_name(k, PUBLISHED_NAMES), tuple(v.shape))
+        for k, v in create(NAME).state_dict().items()
+    ]
     assert ours == reference_entries("gaitpart_casia-b")
 
 

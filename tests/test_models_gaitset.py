@@ -89,7 +89,10 @@ def test_padded_rows_match_unpadded_sequences():
 
 
 def test_state_dict_maps_one_to_one_onto_reference():
-    ours = [(reference_name(k, PUBLISHED_NAMES), tuple(v.shape)) for k, v in create(NAME).state_dict().items()]
+    ours = [
+        (reference_name(k, PUBLISHED_NAMES), tuple(v.shape))
+        for k, v in create(NAME).state_dict().items()
+    ]
     assert ours == reference_entries("gaitset_casia-b")
 
 
@@ -115,8 +118,9 @@ def test_params_and_flops_equal_reference():
     assert list(model(torch.zeros(1, 30, 64, 44)).embeddings.shape) == [1, 62, 256]
 
 
-@pytest.mark.parametrize(("dataset", "params"), [("oumvlp", 6_313_536), ("grew", 6_313_536),
-                                                 ("gait3d", 2_594_592)])
+@pytest.mark.parametrize(
+    ("dataset", "params"), [("oumvlp", 6_313_536), ("grew", 6_313_536), ("gait3d", 2_594_592)]
+)
 def test_other_dataset_variants(dataset, params):
     # OU-MVLP / GREW: channels 64-128-256, FC 256 -> 256 (OpenGait model zoo: 6.31M).
     assert get_entry(NAME).published

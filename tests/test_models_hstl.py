@@ -22,14 +22,18 @@ SUMMARY = json.loads((FIXTURES / "reference" / "summary.json").read_text())
 
 def fidelity_checkpoint(variant: str) -> Path:
     """The large fidelity checkpoint: $GAITBENCH_FIXTURES, then <repo>/../shared/fixtures."""
-    roots = [os.environ.get("GAITBENCH_FIXTURES"),
-             str(Path(__file__).resolve().parents[2] / "shared" / "fixtures")]
+    roots = [
+        os.environ.get("GAITBENCH_FIXTURES"),
+        str(Path(__file__).resolve().parents[2] / "shared" / "fixtures"),
+    ]
     for root in filter(None, roots):
         path = Path(root) / "fidelity" / f"{variant}.pt"
         if path.is_file():
             return path
-    pytest.skip(f"fidelity checkpoint {variant}.pt not found (set GAITBENCH_FIXTURES to the "
-                "folder holding fidelity/)")
+    pytest.skip(
+        f"fidelity checkpoint {variant}.pt not found (set GAITBENCH_FIXTURES to the "
+        "folder holding fidelity/)"
+    )
 
 
 def silhouettes(n: int, s: int, seed: int = 0) -> torch.Tensor:
@@ -51,7 +55,7 @@ def test_nonzero_column_arme_equals_full_width(regions):
     literal.load_state_dict(fast.state_dict())
     x = torch.zeros(2, 5, 4, sum(regions), 13)
     x[:, :, :, : regions[0], 5:8] = torch.randn(2, 5, 4, regions[0], 3)  # narrow first region
-    x[:, :, :, regions[0]:, 2:11] = torch.randn(2, 5, 4, sum(regions) - regions[0], 9)
+    x[:, :, :, regions[0] :, 2:11] = torch.randn(2, 5, 4, sum(regions) - regions[0], 9)
     x.requires_grad_()
     y_fast, y_lit = fast(x), literal(x)
     assert (y_fast - y_lit).abs().max() < 1e-5
@@ -59,8 +63,9 @@ def test_nonzero_column_arme_equals_full_width(regions):
     # region borders are zero-padded: the first region's last row does not reach the second
     x2 = x.detach().clone()
     x2[:, :, :, regions[0] - 1] += 100.0
-    assert torch.allclose(fast(x2)[:, :, :, regions[0]:], y_fast[:, :, :, regions[0]:].detach(),
-                          atol=1e-5)
+    assert torch.allclose(
+        fast(x2)[:, :, :, regions[0] :], y_fast[:, :, :, regions[0] :].detach(), atol=1e-5
+    )
     g = torch.randn_like(y_fast)
     grads_fast = torch.autograd.grad(y_fast, [x, *fast.parameters()], g)
     grads_lit = torch.autograd.grad(y_lit, [*literal.parameters()], g)
@@ -93,9 +98,15 @@ def test_whole_model_fast_equals_literal_forward_and_backward():
         assert (p.grad - q.grad).abs().max() < 1e-4 * max(1.0, q.grad.abs().max().item()), k
 
 
-@pytest.mark.parametrize("dataset,parts,channels,classes", [
-    ("casia-b", 73, 128, 74), ("oumvlp", 50, 256, 5153), ("grew", 50, 256, 20000),
-    ("gait3d", 46, 256, 3000)])
+@pytest.mark.parametrize(
+    "dataset,parts,channels,classes",
+    [
+        ("casia-b", 73, 128, 74),
+        ("oumvlp", 50, 256, 5153),
+        ("grew", 50, 256, 20000),
+        ("gait3d", 46, 256, 3000),
+    ],
+)
 def test_published_variants(dataset, parts, channels, classes):
     with torch.device("meta"):
         model = create("hstl", dataset=dataset)
@@ -117,8 +128,9 @@ def test_casia_b_flops_equal_reference():
 def test_fidelity_with_official_checkpoint():
     model = load_published(fidelity_checkpoint("hstl_casia-b"), "hstl", "casia-b")
     assert not model.training
-    clip = torch.from_numpy(np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy")
-                            .astype(np.float32))
+    clip = torch.from_numpy(
+        np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy").astype(np.float32)
+    )
     ref = np.load(FIXTURES / "fidelity" / "hstl_casia-b_embeddings.npy")
     with torch.no_grad():
         emb = model(clip).embeddings.numpy()

@@ -32,8 +32,13 @@ def _walker(t: int, shift: int = 0) -> np.ndarray:
     return img
 
 
-def _casia_tree(root: Path, subjects=("001", "002"), conds=("nm-01", "bg-01"), views=("000", "090"),
-                frames: int = 6) -> Path:
+def _casia_tree(
+    root: Path,
+    subjects=("001", "002"),
+    conds=("nm-01", "bg-01"),
+    views=("000", "090"),
+    frames: int = 6,
+) -> Path:
     for s in subjects:
         for c in conds:
             for v in views:
@@ -51,8 +56,9 @@ def _files(folder: Path) -> list[str]:
 
 def test_fixture_through_cli_matches_reference(tmp_path):
     store, npz = tmp_path / "casia-b-64.h5", tmp_path / "out.npz"
-    res = runner.invoke(app, ["prep", "casia-b", str(FIXTURE / "raw"), "--out", str(store),
-                              "--workers", "2"])
+    res = runner.invoke(
+        app, ["prep", "casia-b", str(FIXTURE / "raw"), "--out", str(store), "--workers", "2"]
+    )
     assert res.exit_code == 0, res.output
     assert "frames kept" in res.output
     res = runner.invoke(app, ["export", str(store), str(npz)])
@@ -95,8 +101,9 @@ def test_corrupt_png_is_skipped_and_counted(tmp_path):
     folder = raw / "001" / "nm-01" / "000"
     (folder / "001-nm-01-000-007.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
     (folder / "001-nm-01-000-008.png").write_bytes(b"")
-    res = runner.invoke(app, ["prep", "casia-b", str(raw), "--out", str(tmp_path / "s.h5"),
-                              "--workers", "1"])
+    res = runner.invoke(
+        app, ["prep", "casia-b", str(raw), "--out", str(tmp_path / "s.h5"), "--workers", "1"]
+    )
     assert res.exit_code == 0, res.output
     assert "unreadable or corrupt PNG, skipped" in res.output
     assert "001-nm-01-000-007.png" in res.output
@@ -140,8 +147,9 @@ def test_cli_bad_inputs_exit_1_with_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
     cases.append((["prep", "casia-b", str(tmp_path / "empty")], "is empty"))
     for args, message in cases:
-        res = runner.invoke(app, [*args, "--out", str(tmp_path / "s.h5")] if args[0] == "prep"
-                            else args)
+        res = runner.invoke(
+            app, [*args, "--out", str(tmp_path / "s.h5")] if args[0] == "prep" else args
+        )
         assert res.exit_code == 1, (args, res.output)
         assert message in res.output
     assert not (tmp_path / "s.h5").exists()
@@ -149,14 +157,20 @@ def test_cli_bad_inputs_exit_1_with_one_line(tmp_path):
 
 def test_existing_store_needs_force(tmp_path):
     out = tmp_path / "s.h5"
-    assert runner.invoke(app, ["prep", "casia-b", str(FIXTURE / "raw"), "--out", str(out),
-                               "--workers", "1"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["prep", "casia-b", str(FIXTURE / "raw"), "--out", str(out), "--workers", "1"]
+        ).exit_code
+        == 0
+    )
     before = out.stat().st_mtime_ns
     res = runner.invoke(app, ["prep", "casia-b", str(FIXTURE / "raw"), "--out", str(out)])
     assert res.exit_code == 1 and "--force" in res.output
     assert out.stat().st_mtime_ns == before
-    res = runner.invoke(app, ["prep", "casia-b", str(FIXTURE / "raw"), "--out", str(out),
-                              "--force", "--workers", "1"])
+    res = runner.invoke(
+        app,
+        ["prep", "casia-b", str(FIXTURE / "raw"), "--out", str(out), "--force", "--workers", "1"],
+    )
     assert res.exit_code == 0, res.output
 
 
@@ -189,8 +203,20 @@ def test_opengait_export_and_reimport(tmp_path):
     export_store(tmp_path / "a.h5", tmp_path / "pkl", "opengait")
     pkl = tmp_path / "pkl" / "001" / "nm-01" / "018" / "018.pkl"
     assert pickle.loads(pkl.read_bytes()).shape == (6, 64, 64)
-    res = runner.invoke(app, ["prep", "casia-b", str(tmp_path / "pkl"), "--layout", "opengait",
-                              "--out", str(tmp_path / "b.h5"), "--workers", "1"])
+    res = runner.invoke(
+        app,
+        [
+            "prep",
+            "casia-b",
+            str(tmp_path / "pkl"),
+            "--layout",
+            "opengait",
+            "--out",
+            str(tmp_path / "b.h5"),
+            "--workers",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     a, b = Store(tmp_path / "a.h5"), Store(tmp_path / "b.h5")
     assert a.index.equals(b.index)
@@ -211,7 +237,9 @@ def test_grew_frames_are_stored_unchanged(tmp_path):
     prep("grew", tmp_path / "raw", tmp_path / "g.h5", workers=1)
     store = Store(tmp_path / "g.h5")
     assert store.index.iloc[0][["subject", "condition", "view"]].tolist() == [
-        "00001train", "00", "abcd1234"
+        "00001train",
+        "00",
+        "abcd1234",
     ]
     np.testing.assert_array_equal(store.read(0), frames)
     with pytest.raises(GaitbenchError, match="stored unchanged"):
@@ -220,17 +248,23 @@ def test_grew_frames_are_stored_unchanged(tmp_path):
 
 def test_oumvlp_and_gait3d_prep(tmp_path):
     for t in range(1, 5):
-        for folder in (tmp_path / "ou" / "Silhouette_030-01" / "00002",
-                       tmp_path / "g3" / "2D_Silhouettes" / "0002" / "camid0_videoid2" / "seq0"):
+        for folder in (
+            tmp_path / "ou" / "Silhouette_030-01" / "00002",
+            tmp_path / "g3" / "2D_Silhouettes" / "0002" / "camid0_videoid2" / "seq0",
+        ):
             folder.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(folder / f"{t:04d}.png"), _walker(t))
     prep("oumvlp", tmp_path / "ou", tmp_path / "o.h5", workers=1)
     prep("gait3d", tmp_path / "g3", tmp_path / "g.h5", workers=1)
     assert Store(tmp_path / "o.h5").index.iloc[0][["subject", "condition", "view"]].tolist() == [
-        "00002", "01", "030"
+        "00002",
+        "01",
+        "030",
     ]
     assert Store(tmp_path / "g.h5").index.iloc[0][["subject", "condition", "view"]].tolist() == [
-        "0002", "camid0_videoid2", "seq0"
+        "0002",
+        "camid0_videoid2",
+        "seq0",
     ]
 
 
@@ -239,4 +273,8 @@ def test_info_cli(tmp_path):
     prep("casia-b", FIXTURE / "raw", store, workers=1)
     res = runner.invoke(app, ["info", str(store)])
     assert res.exit_code == 0, res.output
-    assert "gaitbench-store" in res.output and "nm-03" in res.output and "frames per sequence" in res.output
+    assert (
+        "gaitbench-store" in res.output
+        and "nm-03" in res.output
+        and "frames per sequence" in res.output
+    )

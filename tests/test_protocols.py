@@ -44,8 +44,13 @@ def test_view_protocols_equal_reference(sets, case, metric):
 def test_gait3d_equals_reference(sets):
     exp = expected("gait3d")["euc"]
     r = evaluate(sets["gait3d"], "gait3d")
-    for ours, theirs in [("rank1", "Rank-1"), ("rank5", "Rank-5"), ("rank10", "Rank-10"),
-                         ("mAP", "mAP"), ("mINP", "mINP")]:
+    for ours, theirs in [
+        ("rank1", "Rank-1"),
+        ("rank5", "Rank-5"),
+        ("rank10", "Rank-10"),
+        ("mAP", "mAP"),
+        ("mINP", "mINP"),
+    ]:
         assert r.metrics[ours] == pytest.approx(exp[theirs], abs=0.01)
     assert r.n_probe["all"] == expected("gait3d")["n_probe"]
     assert r.options["n_valid"] < r.n_probe["all"]  # the fixture has unmatched probes, skipped
@@ -53,7 +58,11 @@ def test_gait3d_equals_reference(sets):
 
 def test_gait3d_probe_list_equals_role_column(sets):
     es = sets["gait3d"]
-    keys = [f"{s}-{c}-{v}" for s, c, v, role in zip(es.subject, es.condition, es.view, es.role) if role == "probe"]
+    keys = [
+        f"{s}-{c}-{v}"
+        for s, c, v, role in zip(es.subject, es.condition, es.view, es.role)
+        if role == "probe"
+    ]
     no_role = es.subset(np.arange(len(es)))
     no_role.role = None
     a = evaluate(es, "gait3d").metrics

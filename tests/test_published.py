@@ -23,8 +23,10 @@ REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 
 def published_format(model: torch.nn.Module, name: str) -> dict:
     table = name_table(name)
-    return {"model": {reference_name(k, table): v for k, v in model.state_dict().items()},
-            "iteration": 1234}
+    return {
+        "model": {reference_name(k, table): v for k, v in model.state_dict().items()},
+        "iteration": 1234,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +45,10 @@ def test_reference_names_are_the_tsv_names():
     with torch.device("meta"):
         model = create("hstl")
     names = list(reference_names(model, "hstl"))
-    tsv = [line.split("\t")[0] for line in (REFERENCE / "hstl_casia-b.tsv").read_text()
-           .splitlines()[1:]]
+    tsv = [
+        line.split("\t")[0]
+        for line in (REFERENCE / "hstl_casia-b.tsv").read_text().splitlines()[1:]
+    ]
     assert names == tsv  # same entries, same order
 
 
@@ -61,16 +65,22 @@ def test_load_published_strict_and_eval(gaitgl_ckpt):
 
 def test_checkpoint_of_another_model_names_first_entry(gaitgl_ckpt):
     path, _ = gaitgl_ckpt
-    with pytest.raises(GaitbenchError, match=r"entry 'conv3d\.0\.conv3d\.weight' does not belong "
-                                             r"to model 'hstl'"):
+    with pytest.raises(
+        GaitbenchError,
+        match=r"entry 'conv3d\.0\.conv3d\.weight' does not belong "
+        r"to model 'hstl'",
+    ):
         load_published(path, "hstl", "casia-b")
 
 
 def test_checkpoint_of_another_variant_names_entry_and_shapes(gaitgl_ckpt):
     path, _ = gaitgl_ckpt
     # the CASIA-B layer has no index; OU-MVLP's block holds two layers (GLConvA0.0, .1)
-    with pytest.raises(GaitbenchError, match=r"entry 'GLConvA0\.global_conv3d\.conv3d\.weight' "
-                                             r"does not belong to model 'gaitgl' \(oumvlp\)"):
+    with pytest.raises(
+        GaitbenchError,
+        match=r"entry 'GLConvA0\.global_conv3d\.conv3d\.weight' "
+        r"does not belong to model 'gaitgl' \(oumvlp\)",
+    ):
         load_published(path, "gaitgl", "oumvlp")
 
 
@@ -103,8 +113,9 @@ def test_convert_cli_writes_a_gaitbench_checkpoint(tmp_path, gaitgl_ckpt):
     path, model = gaitgl_ckpt
     out = tmp_path / "ours" / "gaitgl.pt"
     runner = CliRunner()
-    result = runner.invoke(app, ["convert", str(path), "--model", "gaitgl", "--dataset",
-                                 "casia-b", "--out", str(out)])
+    result = runner.invoke(
+        app, ["convert", str(path), "--model", "gaitgl", "--dataset", "casia-b", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     ckpt = torch.load(out, weights_only=True)
     assert ckpt["model_name"] == "gaitgl" and ckpt["iteration"] == 1234

@@ -5,14 +5,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from _eval_helpers import make_run, make_store
 from typer.testing import CliRunner
 
 from gaitbench.cli import app
 from gaitbench.errors import GaitbenchError
 from gaitbench.reporting.report import build_report, latex_document
 from gaitbench.reporting.tables import load_published
-
-from _eval_helpers import make_run, make_store
 
 torch.set_num_threads(1)
 runner = CliRunner()
@@ -59,7 +58,9 @@ def test_markdown_summary_and_per_view(results_dir):
     pv = rep.per_view["casia-b"]
     assert list(pv.columns[-3:]) == ["000", "090", "mean"]
     # bold marks the best of each column: GaitBase's published Gait3D rank-1 beats HSTL's 61.3
-    assert "| model | origin |" in rep.text and "**64.6**" in rep.text and "**61.3**" not in rep.text
+    assert (
+        "| model | origin |" in rep.text and "**64.6**" in rep.text and "**61.3**" not in rep.text
+    )
 
 
 def test_csv_and_no_published(results_dir):
@@ -84,16 +85,31 @@ def test_latex_well_formed_and_compiles(results_dir, tmp_path):
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex not installed: well-formedness checked only")
     (tmp_path / "t.tex").write_text(latex_document(tex))
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "t.tex"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert (tmp_path / "t.pdf").stat().st_size > 1000
 
 
 def test_cli_report_with_plots(results_dir, tmp_path):
     out = tmp_path / "table.tex"
-    res = runner.invoke(app, ["report", str(results_dir), "--latex", "--out", str(out),
-                              "--plots", str(tmp_path / "plots")])
+    res = runner.invoke(
+        app,
+        [
+            "report",
+            str(results_dir),
+            "--latex",
+            "--out",
+            str(out),
+            "--plots",
+            str(tmp_path / "plots"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert out.read_text().startswith("\\begin{table}")
     names = {p.name for p in (tmp_path / "plots").iterdir()}

@@ -53,7 +53,11 @@ def tiny_recipe(iterations: int = 3, frames: int = 6) -> Recipe:
     recipe.data.frames, recipe.data.workers = frames, 0
     recipe.data.partition = "official"  # the store carries its own split
     recipe.optimizer.name, recipe.optimizer.lr = "sgd", 0.03
-    recipe.train.iterations, recipe.train.save_every, recipe.train.log_every = iterations, iterations, 1
+    recipe.train.iterations, recipe.train.save_every, recipe.train.log_every = (
+        iterations,
+        iterations,
+        1,
+    )
     recipe.train.amp = False
     return recipe
 
@@ -78,14 +82,21 @@ def test_ema_moves_target_exactly_one_minus_m_toward_online():
     torch.manual_seed(0)
     model = create("selfgait-tiny")
     with torch.no_grad():  # make online and target differ everywhere, BN statistics included
-        for p in [*model.encoder.parameters(), *model.fcs.parameters(), *model.projector.parameters()]:
+        for p in [
+            *model.encoder.parameters(),
+            *model.fcs.parameters(),
+            *model.projector.parameters(),
+        ]:
             p.add_(torch.randn_like(p))
         bn = model.projector.net[1]
         bn.running_mean.add_(torch.randn_like(bn.running_mean))
         bn.running_var.mul_(2.0)
         bn.num_batches_tracked.fill_(7)
-    online = {f"{name}.{k}": v.clone() for name in ("encoder", "fcs", "projector")
-              for k, v in getattr(model, name).state_dict().items()}
+    online = {
+        f"{name}.{k}": v.clone()
+        for name in ("encoder", "fcs", "projector")
+        for k, v in getattr(model, name).state_dict().items()
+    }
     before = {k: v.clone() for k, v in model.target.state_dict().items()}
     m = 0.9
     selfsup.ema_update(model, m)
@@ -143,7 +154,9 @@ def test_next_frame_target_sees_only_the_last_frame():
     clip = torch.rand(2, 6, 64, 44)
     changed = clip.clone()
     changed[:, :-1] = torch.rand(2, 5, 64, 44)  # every frame but the last
-    assert torch.equal(model.target_projection(clip[:, -1:]), model.target_projection(changed[:, -1:]))
+    assert torch.equal(
+        model.target_projection(clip[:, -1:]), model.target_projection(changed[:, -1:])
+    )
     with pytest.raises(GaitbenchError, match="at least 2 frames"):
         selfsup.pretext_loss(model, clip[:, :1], clip[:, :1], "next-frame")
     with pytest.raises(GaitbenchError, match="unknown pretext 'jigsaw'"):
@@ -169,7 +182,9 @@ class _NoLabels:
 def test_unlabelled_clips_read_frames_only(tmp_path):
     path = write_store(tmp_path / "s.h5")
     with Store(path) as store:
-        clips = selfsup.UnlabelledClips(path, [0, 1, 2, 3], batch_size=4, frames=6, store=_NoLabels(store))
+        clips = selfsup.UnlabelledClips(
+            path, [0, 1, 2, 3], batch_size=4, frames=6, store=_NoLabels(store)
+        )
         a, b = clips[0]
         again_a, again_b = clips[0]
     assert a.shape == b.shape == (4, 6, 64, 44) and a.dtype == torch.uint8
@@ -217,7 +232,9 @@ def test_finetune_loads_the_pretrained_backbone(tmp_path):
 
     recipe = tiny_recipe(iterations=1)
     recipe.optimizer.lr = 1e-6  # one tiny step: the weights stay next to where they started
-    res = selfsup.finetune(recipe, store, tmp_path / "ft", init=tmp_path / "pre", labels=0.5, label_seed=0)
+    res = selfsup.finetune(
+        recipe, store, tmp_path / "ft", init=tmp_path / "pre", labels=0.5, label_seed=0
+    )
     tuned = load_checkpoint(res.checkpoint)["model"]
     fresh = create("selfgait-tiny").state_dict()
 
@@ -226,7 +243,11 @@ def test_finetune_loads_the_pretrained_backbone(tmp_path):
         assert torch.equal(tuned[key], pretrained[key]), key
     # The backbone started from the pre-trained weights, not from a fresh initialisation.
     for key in [k for k in tuned if k.startswith(("encoder.", "mtb.", "fcs."))]:
-        assert (tuned[key] - pretrained[key]).abs().max() < 1e-3 < (tuned[key] - fresh[key]).abs().max(), key
+        assert (
+            (tuned[key] - pretrained[key]).abs().max()
+            < 1e-3
+            < (tuned[key] - fresh[key]).abs().max()
+        ), key
 
     record = json.loads((tmp_path / "ft" / "selfgait.json").read_text())
     assert record["stage"] == "finetune" and record["init"] == str(tmp_path / "pre")
@@ -253,12 +274,23 @@ def test_finetune_rejects_a_run_of_another_variant(tmp_path):
 def _fake_run(root: Path, name: str, labels: float, pretrained: bool, nm: float) -> Path:
     run = root / name
     run.mkdir()
-    (run / "selfgait.json").write_text(json.dumps({
-        "stage": "finetune", "init": "runs/pre" if pretrained else None, "labels": labels,
-        "train_subjects": 20, "labelled_subjects": [f"{i:03d}" for i in range(max(2, round(20 * labels)))]}))
+    (run / "selfgait.json").write_text(
+        json.dumps(
+            {
+                "stage": "finetune",
+                "init": "runs/pre" if pretrained else None,
+                "labels": labels,
+                "train_subjects": 20,
+                "labelled_subjects": [f"{i:03d}" for i in range(max(2, round(20 * labels)))],
+            }
+        )
+    )
     metrics = {"NM": {"rank1": nm}, "BG": {"rank1": nm - 10}, "CL": {"rank1": nm - 20}}
-    (run / "results-casia-b.json").write_text(json.dumps(
-        {"protocol": "casia-b", "model": "selfgait-tiny", "iteration": 40, "metrics": metrics}))
+    (run / "results-casia-b.json").write_text(
+        json.dumps(
+            {"protocol": "casia-b", "model": "selfgait-tiny", "iteration": 40, "metrics": metrics}
+        )
+    )
     return run
 
 
@@ -268,15 +300,28 @@ def test_label_efficiency_table_plot_and_cli(tmp_path):
     from gaitbench.cli import app
     from gaitbench.reporting import label_efficiency as le
 
-    runs = [_fake_run(tmp_path, "s1", 1.0, False, 60.0), _fake_run(tmp_path, "p1", 1.0, True, 65.5),
-            _fake_run(tmp_path, "s01", 0.1, False, 30.0), _fake_run(tmp_path, "p01", 0.1, True, 42.0)]
+    runs = [
+        _fake_run(tmp_path, "s1", 1.0, False, 60.0),
+        _fake_run(tmp_path, "p1", 1.0, True, 65.5),
+        _fake_run(tmp_path, "s01", 0.1, False, 30.0),
+        _fake_run(tmp_path, "p01", 0.1, True, 42.0),
+    ]
     data = le.collect(runs)
-    assert [(r["labels"], r["pretrained"]) for r in data["runs"]] == [(0.1, False), (1.0, False), (0.1, True), (1.0, True)]
+    assert [(r["labels"], r["pretrained"]) for r in data["runs"]] == [
+        (0.1, False),
+        (1.0, False),
+        (0.1, True),
+        (1.0, True),
+    ]
     text = le.table(data)
-    assert "| 0.1 | 2/20 | 30.0 | 42.0 | +12.0 | 20.0 | 32.0 | +12.0 | 10.0 | 22.0 | +12.0 |" in text
+    assert (
+        "| 0.1 | 2/20 | 30.0 | 42.0 | +12.0 | 20.0 | 32.0 | +12.0 | 10.0 | 22.0 | +12.0 |" in text
+    )
     assert "| 1 | 20/20 | 60.0 | 65.5 | +5.5 |" in text
 
-    result = CliRunner().invoke(app, ["report", "--label-efficiency", *map(str, runs), "--plots", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["report", "--label-efficiency", *map(str, runs), "--plots", str(tmp_path / "out")]
+    )
     assert result.exit_code == 0, result.output
     assert "+12.0" in result.output
     saved = json.loads((tmp_path / "out" / "label_efficiency.json").read_text())

@@ -17,7 +17,9 @@ from gaitbench.data.store import FORMAT, VERSION, Store, StoreWriter
 from gaitbench.errors import GaitbenchError
 
 
-def _sequences(n: int = 12, size: int = 64, seed: int = 0) -> list[tuple[str, str, str, np.ndarray]]:
+def _sequences(
+    n: int = 12, size: int = 64, seed: int = 0
+) -> list[tuple[str, str, str, np.ndarray]]:
     rng = np.random.default_rng(seed)
     out = []
     for i in range(n):

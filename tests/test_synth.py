@@ -21,7 +21,9 @@ SMALL = synth.SynthSpec(subjects=2, views=(0, 90), frames=(12, 16), seed=3)
 
 def _store_contents(path: Path) -> tuple[list[tuple], list[np.ndarray]]:
     s = Store(path)
-    keys = list(s.index[["subject", "condition", "view", "length"]].itertuples(index=False, name=None))
+    keys = list(
+        s.index[["subject", "condition", "view", "length"]].itertuples(index=False, name=None)
+    )
     frames = [s.read(i) for i in range(len(s))]
     s.close()
     return keys, frames
@@ -37,7 +39,9 @@ def test_same_seed_same_bytes_for_any_worker_count(tmp_path):
     assert all(np.array_equal(x, y) for x, y in zip(frames_a, frames_b))
     # A sequence does not depend on which others are rendered around it.
     alone = synth.render_sequence(SMALL, 2, "cl-02", 90)
-    again = synth.render_sequence(synth.SynthSpec(subjects=9, views=(90,), frames=(12, 16), seed=3), 2, "cl-02", 90)
+    again = synth.render_sequence(
+        synth.SynthSpec(subjects=9, views=(90,), frames=(12, 16), seed=3), 2, "cl-02", 90
+    )
     assert np.array_equal(alone, again)
 
 
@@ -77,7 +81,9 @@ def test_png_tree_layout_and_naming(tmp_path):
 def _align_png_tree(root: Path) -> dict[tuple[str, str, str], np.ndarray]:
     out = {}
     for folder in sorted(root.glob("*/*/*")):
-        frames = np.stack([cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(folder.glob("*.png"))])
+        frames = np.stack(
+            [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in sorted(folder.glob("*.png"))]
+        )
         aligned = align_sequence(frames, 64)
         if len(aligned):
             out[tuple(folder.relative_to(root).parts)] = aligned
@@ -106,7 +112,9 @@ def test_prep_of_png_tree_equals_store(tmp_path):
     r = CliRunner().invoke(app, ["prep", "casia-b", str(raw), "--out", str(prepped)])
     assert r.exit_code == 0, r.output
     a, b = Store(store), Store(prepped)
-    key = lambda s: {(r.subject, r.condition, r.view): i for i, r in enumerate(s.index.itertuples())}  # noqa: E731
+    key = lambda s: {
+        (r.subject, r.condition, r.view): i for i, r in enumerate(s.index.itertuples())
+    }  # noqa: E731
     ka, kb = key(a), key(b)
     assert ka.keys() == kb.keys()
     for k, i in ka.items():
@@ -144,7 +152,9 @@ def test_views_are_projections_not_flips():
     spec = synth.SynthSpec(subjects=1, frames=(20, 20), seed=2)
     side = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
     front = synth.render_sequence(spec, 1, "nm-01", 0, noise=False)
-    width = lambda f: np.mean([np.ptp(np.flatnonzero(x.max(0))) / np.ptp(np.flatnonzero(x.max(1))) for x in f])  # noqa: E731
+    width = lambda f: np.mean(
+        [np.ptp(np.flatnonzero(x.max(0))) / np.ptp(np.flatnonzero(x.max(1))) for x in f]
+    )  # noqa: E731
     # Seen from the front, legs and arms swing along the viewing ray: a narrower outline.
     assert width(front) < 0.8 * width(side)
     # The walker crosses the frame at 90 degrees and approaches (grows) at 0 degrees.
@@ -171,8 +181,22 @@ def test_cli_store_and_preview(tmp_path):
     out, sheet = tmp_path / "d.h5", tmp_path / "p.png"
     r = runner.invoke(
         app,
-        ["synth", str(out), "--subjects", "2", "--views", "90", "--frames", "8-10",
-         "--workers", "1", "--difficulty", "easy", "--preview", str(sheet)],
+        [
+            "synth",
+            str(out),
+            "--subjects",
+            "2",
+            "--views",
+            "90",
+            "--frames",
+            "8-10",
+            "--workers",
+            "1",
+            "--difficulty",
+            "easy",
+            "--preview",
+            str(sheet),
+        ],
     )
     assert r.exit_code == 0, r.output
     s = Store(out)

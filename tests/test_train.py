@@ -73,7 +73,11 @@ def assert_same_weights(a: dict, b: dict) -> None:
 def reference(store, tmp_path_factory) -> Path:
     """An uninterrupted 10-iteration run, a checkpoint every 2 iterations, all kept."""
     run = tmp_path_factory.mktemp("ref") / "run"
-    train(recipe("gaitset-tiny", "train.iterations=10", "train.save_every=2", "train.keep_last=10"), store, run)
+    train(
+        recipe("gaitset-tiny", "train.iterations=10", "train.save_every=2", "train.keep_last=10"),
+        store,
+        run,
+    )
     return run
 
 
@@ -82,7 +86,9 @@ def test_few_steps_decrease_the_loss(store, tmp_path):
     result = train(r, store, tmp_path / "run")
     first, last = result.logs[0], result.logs[-1]
     assert last["loss"] < 0.8 * first["loss"], (first, last)
-    assert {"triplet", "ce", "active_triplets", "accuracy", "lr", "it_per_s", "data_wait"} <= set(last)
+    assert {"triplet", "ce", "active_triplets", "accuracy", "lr", "it_per_s", "data_wait"} <= set(
+        last
+    )
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [x["iteration"] for x in lines] == [8, 16, 24]
 
@@ -116,7 +122,9 @@ def test_periodic_evaluation_is_logged(tmp_path):
                     seq = np.zeros((5, 64, 64), np.uint8)
                     seq[:, 10:60, 26 - 2 * s : 38 + 2 * s] = 255
                     w.add(sid, cond, view, seq)
-    train(recipe("gaitset-tiny", "train.iterations=2", "train.eval_every=2"), path, tmp_path / "run")
+    train(
+        recipe("gaitset-tiny", "train.iterations=2", "train.eval_every=2"), path, tmp_path / "run"
+    )
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     evals = [x for x in lines if "eval" in x]
     assert len(evals) == 1 and evals[0]["iteration"] == 2
@@ -125,7 +133,11 @@ def test_periodic_evaluation_is_logged(tmp_path):
 
 
 def test_keep_last_prunes_old_checkpoints(store, tmp_path):
-    train(recipe("gaitpart-tiny", "train.iterations=6", "train.save_every=1", "train.keep_last=2"), store, tmp_path)
+    train(
+        recipe("gaitpart-tiny", "train.iterations=6", "train.save_every=1", "train.keep_last=2"),
+        store,
+        tmp_path,
+    )
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert names == ["iter-0000005.pt", "iter-0000006.pt", "last.pt"]
 
@@ -151,23 +163,30 @@ def test_sigkill_then_resume_equals_uninterrupted(store, reference, tmp_path):
     run = tmp_path / "run"
     # The killed run is told to go on for 1000 iterations so that it is surely still running
     # when it is killed; the batches and the LR schedule do not depend on the total.
-    script = _script(tmp_path, f"""
+    script = _script(
+        tmp_path,
+        f"""
         from gaitbench.training import find_recipe, load_recipe, train
         r = load_recipe(find_recipe("gaitset-tiny", "casia-b"),
                         ["model.name=gaitset-tiny", *{SMALL!r}, "train.iterations=1000",
                          "train.save_every=2", "train.keep_last=10"])
         train(r, {str(store)!r}, {str(run)!r})
-    """)
+    """,
+    )
     proc = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE)
     _wait_for(run / "checkpoints" / "iter-0000004.pt", proc)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
-    result = train(recipe("gaitset-tiny", "train.iterations=10", "train.save_every=2"), store, run, resume=True)
+    result = train(
+        recipe("gaitset-tiny", "train.iterations=10", "train.save_every=2"), store, run, resume=True
+    )
     assert result.resumed_from is not None and result.iteration == 10
     assert_same_weights(weights(run), weights(reference))
     ours = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     theirs = torch.load(reference / "checkpoints" / "last.pt", weights_only=True)
-    assert ours["optimizer"]["state"][0]["exp_avg"].equal(theirs["optimizer"]["state"][0]["exp_avg"])
+    assert ours["optimizer"]["state"][0]["exp_avg"].equal(
+        theirs["optimizer"]["state"][0]["exp_avg"]
+    )
     # metrics.jsonl holds each logged iteration once, even those the killed run had logged.
     its = [json.loads(x)["iteration"] for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert its == [2, 4, 6, 8, 10]
@@ -178,7 +197,9 @@ def test_corrupt_newest_checkpoint_falls_back(store, reference, tmp_path):
     train(recipe("gaitset-tiny", "train.iterations=6", "train.save_every=2"), store, run)
     newest = run / "checkpoints" / "iter-0000006.pt"
     newest.write_bytes(newest.read_bytes()[:1000])  # a truncated file (last.pt shares it)
-    result = train(recipe("gaitset-tiny", "train.iterations=10", "train.save_every=2"), store, run, resume=True)
+    result = train(
+        recipe("gaitset-tiny", "train.iterations=10", "train.save_every=2"), store, run, resume=True
+    )
     assert [p.name for p, _ in result.skipped] == ["iter-0000006.pt"]
     assert result.resumed_from.name == "iter-0000004.pt"
     assert_same_weights(weights(run), weights(reference))
@@ -189,7 +210,10 @@ def test_nan_stops_and_keeps_the_last_good_checkpoint(store, tmp_path):
                "train.save_every=1", "train.log_every=1")  # fmt: skip
     with pytest.raises(GaitbenchError, match="NaN or infinite by iteration 2.*iter-0000001.pt"):
         train(r, store, tmp_path)
-    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["iter-0000001.pt", "last.pt"]
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == [
+        "iter-0000001.pt",
+        "last.pt",
+    ]
     good = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
     assert all(torch.isfinite(v).all() for v in good["model"].values() if v.is_floating_point())
     assert '"event": "nan"' in (tmp_path / "metrics.jsonl").read_text()

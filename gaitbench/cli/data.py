@@ -54,7 +54,9 @@ def prep_command(
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing store."),
     layout: str | None = typer.Option(
-        None, "--layout", help="Read RAW as another layout, e.g. `opengait` for a pretreated pkl tree."
+        None,
+        "--layout",
+        help="Read RAW as another layout, e.g. `opengait` for a pretreated pkl tree.",
     ),
 ) -> None:
     """Align raw silhouettes exactly as OpenGait's pretreatment does and write one HDF5 store.
@@ -72,7 +74,13 @@ def prep_command(
     with _bar() as bar:
         task = bar.add_task(f"[bold]prep[/] {dataset}", total=None)
         summary = prep(
-            dataset, raw, out, size=size, workers=workers, force=force, layout=layout,
+            dataset,
+            raw,
+            out,
+            size=size,
+            workers=workers,
+            force=force,
+            layout=layout,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     table = Table(title=f"prep {dataset} -> {summary.store}", show_header=False)
@@ -122,8 +130,12 @@ def info_command(store: Path = typer.Argument(..., help="A gaitbench store (.h5)
         lengths = Table(title="frames per sequence")
         for name in ("min", "p5", "median", "mean", "p95", "max"):
             lengths.add_column(name, justify="right")
-        lengths.add_row(*(f"{s[k]:g}" if isinstance(s[k], int) else f"{s[k]:.1f}" for k in
-                          ("min", "p5", "median", "mean", "p95", "max")))
+        lengths.add_row(
+            *(
+                f"{s[k]:g}" if isinstance(s[k], int) else f"{s[k]:.1f}"
+                for k in ("min", "p5", "median", "mean", "p95", "max")
+            )
+        )
         console.print(lengths)
         console.print(f"sequences with fewer than 5 frames: {info.short_sequences:,}")
     grid = info.per_condition
@@ -139,7 +151,7 @@ def info_command(store: Path = typer.Argument(..., help="A gaitbench store (.h5)
         for cond, row in list(grid.iterrows())[:40]:
             cells = [str(int(row[v])) for v in shown]
             if len(views) > len(shown):
-                cells.append(str(int(row[views[len(shown):]].sum())))
+                cells.append(str(int(row[views[len(shown) :]].sum())))
             counts.add_row(str(cond), *cells)
         console.print(counts)
         if len(grid) > 40:
@@ -149,7 +161,9 @@ def info_command(store: Path = typer.Argument(..., help="A gaitbench store (.h5)
 @command("export")
 def export_command(
     store: Path = typer.Argument(..., help="A gaitbench store (.h5)."),
-    out: Path = typer.Argument(..., help="OUT.npz for --format npz, a folder for --format opengait."),
+    out: Path = typer.Argument(
+        ..., help="OUT.npz for --format npz, a folder for --format opengait."
+    ),
     fmt: str = typer.Option("npz", "--format", help="npz | opengait (an OpenGait pkl tree)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing OUT."),
 ) -> None:
@@ -163,7 +177,10 @@ def export_command(
     with _bar() as bar:
         task = bar.add_task(f"[bold]export[/] {fmt}", total=None)
         path = export_store(
-            store, out, fmt, force=force,
+            store,
+            out,
+            fmt,
+            force=force,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     console.print(f"exported {store} -> [bold]{path}[/] ({fmt})")

@@ -12,10 +12,16 @@ from gaitbench.cli._app import command, console
 
 @command("demo")
 def demo_cmd(
-    out: Path = typer.Option(Path("demo"), "--out", "-o", help="Folder for everything the demo writes."),
-    quick: bool = typer.Option(False, "--quick", help="Smaller set and shorter training (about 2 minutes)."),
+    out: Path = typer.Option(
+        Path("demo"), "--out", "-o", help="Folder for everything the demo writes."
+    ),
+    quick: bool = typer.Option(
+        False, "--quick", help="Smaller set and shorter training (about 2 minutes)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an earlier demo folder."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Processes for synth and prep (default: all cores)."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Processes for synth and prep (default: all cores)."
+    ),
 ) -> None:
     """Run the whole pipeline on a synthetic CASIA-B-shaped set and print the results table.
 

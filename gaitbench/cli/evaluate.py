@@ -52,22 +52,47 @@ def _print_result(ev) -> None:
 @command("evaluate")
 def evaluate_cmd(
     target: Optional[Path] = typer.Argument(
-        None, help="Run folder (uses checkpoints/last.pt) or checkpoint file (gaitbench or published)."
+        None,
+        help="Run folder (uses checkpoints/last.pt) or checkpoint file (gaitbench or published).",
     ),
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Store to extract from (default: data/<dataset>-64.h5)."),
-    protocol: Optional[str] = typer.Option(None, "--protocol", "-p", help="casia-b, oumvlp, grew or gait3d (default: the dataset's)."),
-    metric: str = typer.Option("euc", "--metric", help="euc (per-part Euclidean, averaged) or cos."),
-    model: Optional[str] = typer.Option(None, "--model", help="Published checkpoint: the registered model name (e.g. hstl)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Published checkpoint: its dataset (e.g. casia-b)."),
-    partition: Optional[str] = typer.Option(None, "--partition", help="official, ratio:F or a JSON file (default: the run's)."),
-    embeddings: Optional[Path] = typer.Option(None, "--embeddings", help="Evaluate a saved embeddings file instead of a model."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", "-d", help="Store to extract from (default: data/<dataset>-64.h5)."
+    ),
+    protocol: Optional[str] = typer.Option(
+        None, "--protocol", "-p", help="casia-b, oumvlp, grew or gait3d (default: the dataset's)."
+    ),
+    metric: str = typer.Option(
+        "euc", "--metric", help="euc (per-part Euclidean, averaged) or cos."
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Published checkpoint: the registered model name (e.g. hstl)."
+    ),
+    dataset: Optional[str] = typer.Option(
+        None, "--dataset", help="Published checkpoint: its dataset (e.g. casia-b)."
+    ),
+    partition: Optional[str] = typer.Option(
+        None, "--partition", help="official, ratio:F or a JSON file (default: the run's)."
+    ),
+    embeddings: Optional[Path] = typer.Option(
+        None, "--embeddings", help="Evaluate a saved embeddings file instead of a model."
+    ),
     drop_missing: bool = typer.Option(
-        False, "--drop-missing", help="OU-MVLP variant: leave out probes whose subject is absent from a gallery view (default: count them as misses, as the reference)."
+        False,
+        "--drop-missing",
+        help="OU-MVLP variant: leave out probes whose subject is absent from a gallery view (default: count them as misses, as the reference).",
     ),
-    submission: Optional[Path] = typer.Option(None, "--submission", help="GREW: write the official server's CSV (probe id + top-20 subject ids) here."),
+    submission: Optional[Path] = typer.Option(
+        None,
+        "--submission",
+        help="GREW: write the official server's CSV (probe id + top-20 subject ids) here.",
+    ),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, mps ..."),
-    batch_size: int = typer.Option(16, "--batch-size", help="Sequences per forward pass (equal lengths are batched together)."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder for embeddings and results (default: the run folder)."),
+    batch_size: int = typer.Option(
+        16, "--batch-size", help="Sequences per forward pass (equal lengths are batched together)."
+    ),
+    out_dir: Optional[Path] = typer.Option(
+        None, "--out", help="Folder for embeddings and results (default: the run folder)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print only the results JSON on stdout."),
 ) -> None:
     """Extract test-set embeddings, run the dataset's protocol, print the figures, write results JSON.
@@ -83,19 +108,38 @@ def evaluate_cmd(
 
     if embeddings is not None:
         if target is not None:
-            raise GaitbenchError("pass either a run folder / checkpoint or --embeddings FILE, not both")
+            raise GaitbenchError(
+                "pass either a run folder / checkpoint or --embeddings FILE, not both"
+            )
         ev = evaluate_file(embeddings, protocol, metric, device, drop_missing, submission)
     elif target is None:
-        raise GaitbenchError("nothing to evaluate: pass a run folder, a checkpoint or --embeddings FILE")
+        raise GaitbenchError(
+            "nothing to evaluate: pass a run folder, a checkpoint or --embeddings FILE"
+        )
     else:
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=console, transient=True, disable=as_json,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=as_json,
         ) as progress:
             ev = evaluate_target(
-                target, data=data, protocol=protocol, metric=metric, model_name=model, dataset=dataset,
-                partition=partition, device=device, batch_size=batch_size, drop_missing=drop_missing,
-                submission=submission, out_dir=out_dir, progress=_progress_factory(progress),
+                target,
+                data=data,
+                protocol=protocol,
+                metric=metric,
+                model_name=model,
+                dataset=dataset,
+                partition=partition,
+                device=device,
+                batch_size=batch_size,
+                drop_missing=drop_missing,
+                submission=submission,
+                out_dir=out_dir,
+                progress=_progress_factory(progress),
             )
     if as_json:
         print(json.dumps(ev.results, indent=1))

@@ -70,8 +70,9 @@ def convert_cli(
     model: str = typer.Option(..., "--model", "-m", help="Registered model name."),
     dataset: str = typer.Option("casia-b", "--dataset", "-d", help="Dataset variant."),
     out: Path = typer.Option(..., "--out", "-o", help="gaitbench checkpoint to write."),
-    num_classes: int = typer.Option(None, "--num-classes", help="Classifier width, if not the "
-                                    "variant's published one."),
+    num_classes: int = typer.Option(
+        None, "--num-classes", help="Classifier width, if not the variant's published one."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT."),
 ) -> None:
     """Load a published checkpoint strictly and write it as a gaitbench checkpoint.
@@ -85,5 +86,7 @@ def convert_cli(
 
     with console.status(f"converting {checkpoint}"):
         ckpt = convert_checkpoint(checkpoint, model, dataset, out, num_classes, force)
-    console.print(f"wrote {out}: {model} ({dataset}), {len(ckpt['model'])} entries, "
-                  f"iteration {ckpt['iteration']}")
+    console.print(
+        f"wrote {out}: {model} ({dataset}), {len(ckpt['model'])} entries, "
+        f"iteration {ckpt['iteration']}"
+    )

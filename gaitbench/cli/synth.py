@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from gaitbench.cli._app import command, console
 from gaitbench.data import synth
@@ -18,16 +25,24 @@ def synth_command(
         None, help="Output: a store file (.h5) for --format store, a folder for --format png."
     ),
     subjects: int = typer.Option(124, "--subjects", help="Number of people, ids 001..N."),
-    views: str = typer.Option("0:180:18", "--views", help="START:STOP:STEP (stop included) or 0,90,180."),
+    views: str = typer.Option(
+        "0:180:18", "--views", help="START:STOP:STEP (stop included) or 0,90,180."
+    ),
     frames: str = typer.Option("60-100", "--frames", help="Frames per sequence, LO-HI."),
     size: int = typer.Option(64, "--size", help="Aligned frame size of the store."),
-    seed: int = typer.Option(0, "--seed", help="Same seed, same bytes; another seed, other people."),
+    seed: int = typer.Option(
+        0, "--seed", help="Same seed, same bytes; another seed, other people."
+    ),
     fmt: str = typer.Option(
-        "store", "--format", help="store: aligned HDF5 store; png: raw 320x240 CASIA-B tree for `prep`."
+        "store",
+        "--format",
+        help="store: aligned HDF5 store; png: raw 320x240 CASIA-B tree for `prep`.",
     ),
     difficulty: str = typer.Option(
-        "standard", "--difficulty", help="easy | standard | hard: spread of people, within-person "
-        "variation, bag/coat strength and segmentation noise."
+        "standard",
+        "--difficulty",
+        help="easy | standard | hard: spread of people, within-person "
+        "variation, bag/coat strength and segmentation noise.",
     ),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),

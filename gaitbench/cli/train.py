@@ -14,24 +14,68 @@ from gaitbench.cli._app import command, console
 
 @command("train")
 def train_command(
-    model: str = typer.Argument(..., help="Registered model (gaitbench models lists them), e.g. hstl."),
-    dataset: str = typer.Option("casia-b", "--dataset", help="casia-b, oumvlp, grew or gait3d: picks the recipe and default store."),
-    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Store to train on (default: data/<dataset>-64.h5, under $GAITBENCH_DATA)."),
-    recipe: Optional[Path] = typer.Option(None, "--recipe", help="Recipe YAML (default: baselines/<model>_<dataset>.yaml)."),
-    iterations: Optional[int] = typer.Option(None, "--iterations", "-n", help="Total iterations (default: the recipe's)."),
-    overrides: list[str] = typer.Option([], "--set", help="Override a recipe key, e.g. --set optimizer.lr=3e-4 (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/<model>-<dataset>, under $GAITBENCH_RUNS)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the run's newest readable checkpoint."),
-    save_every: Optional[int] = typer.Option(None, "--save-every", help="Checkpoint every N iterations (default: the recipe's)."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda (under torchrun: each rank's local GPU)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of initialisation and batches (default: the recipe's)."),
-    partition: Optional[str] = typer.Option(None, "--partition", help="official (default), ratio:F or a JSON file of train/test ids."),
+    model: str = typer.Argument(
+        ..., help="Registered model (gaitbench models lists them), e.g. hstl."
+    ),
+    dataset: str = typer.Option(
+        "casia-b",
+        "--dataset",
+        help="casia-b, oumvlp, grew or gait3d: picks the recipe and default store.",
+    ),
+    data: Optional[Path] = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help="Store to train on (default: data/<dataset>-64.h5, under $GAITBENCH_DATA).",
+    ),
+    recipe: Optional[Path] = typer.Option(
+        None, "--recipe", help="Recipe YAML (default: baselines/<model>_<dataset>.yaml)."
+    ),
+    iterations: Optional[int] = typer.Option(
+        None, "--iterations", "-n", help="Total iterations (default: the recipe's)."
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Override a recipe key, e.g. --set optimizer.lr=3e-4 (repeatable)."
+    ),
+    out: Optional[Path] = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Run folder (default: runs/<model>-<dataset>, under $GAITBENCH_RUNS).",
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from the run's newest readable checkpoint."
+    ),
+    save_every: Optional[int] = typer.Option(
+        None, "--save-every", help="Checkpoint every N iterations (default: the recipe's)."
+    ),
+    device: str = typer.Option(
+        "cpu", "--device", help="cpu or cuda (under torchrun: each rank's local GPU)."
+    ),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", help="Seed of initialisation and batches (default: the recipe's)."
+    ),
+    partition: Optional[str] = typer.Option(
+        None, "--partition", help="official (default), ratio:F or a JSON file of train/test ids."
+    ),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the model."),
-    tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."),
-    stage: Optional[str] = typer.Option(None, "--stage", help="SelfGait only: pretrain (no labels) or finetune."),
-    init: Optional[Path] = typer.Option(None, "--init", help="SelfGait finetune: the pretrain RUN folder to start from."),
-    labels: float = typer.Option(1.0, "--labels", help="SelfGait finetune: fraction of training subjects whose labels are used."),
-    pretext: str = typer.Option("two-view", "--pretext", help="SelfGait pretrain: two-view or next-frame."),
+    tensorboard: bool = typer.Option(
+        False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."
+    ),
+    stage: Optional[str] = typer.Option(
+        None, "--stage", help="SelfGait only: pretrain (no labels) or finetune."
+    ),
+    init: Optional[Path] = typer.Option(
+        None, "--init", help="SelfGait finetune: the pretrain RUN folder to start from."
+    ),
+    labels: float = typer.Option(
+        1.0,
+        "--labels",
+        help="SelfGait finetune: fraction of training subjects whose labels are used.",
+    ),
+    pretext: str = typer.Option(
+        "two-view", "--pretext", help="SelfGait pretrain: two-view or next-frame."
+    ),
 ) -> None:
     """Train MODEL with its paper's recipe; writes config.yaml, checkpoints/ and metrics.jsonl.
 
@@ -65,27 +109,53 @@ def train_command(
     def on_start(resolved, store, run_dir) -> None:
         nonlocal task
         if main_rank:
-            console.print(f"[bold]{resolved.model.name}[/] on {store} -> {run_dir}  ({resolved.source or 'custom recipe'})")
-        task = bar.add_task(resolved.model.name, total=resolved.train.iterations, loss="-", lr="-", speed="-")
+            console.print(
+                f"[bold]{resolved.model.name}[/] on {store} -> {run_dir}  ({resolved.source or 'custom recipe'})"
+            )
+        task = bar.add_task(
+            resolved.model.name, total=resolved.train.iterations, loss="-", lr="-", speed="-"
+        )
 
     def progress(iteration: int, log: dict | None) -> None:
         fields = {}
         if log is not None:
-            fields = {"loss": f"{log['loss']:.4f}", "lr": f"{log['lr']:.2e}", "speed": f"{log['it_per_s']:.2f}"}
+            fields = {
+                "loss": f"{log['loss']:.4f}",
+                "lr": f"{log['lr']:.2e}",
+                "speed": f"{log['it_per_s']:.2f}",
+            }
         bar.update(task, completed=iteration, **fields)
 
     options = dict(
-        dataset=dataset, data=data, recipe=recipe, iterations=iterations,
-        overrides=overrides, out=out, resume=resume, save_every=save_every, device=device,
-        seed=seed, partition=partition, compile=compile, tensorboard=tensorboard,
-        progress=progress, on_start=on_start,
+        dataset=dataset,
+        data=data,
+        recipe=recipe,
+        iterations=iterations,
+        overrides=overrides,
+        out=out,
+        resume=resume,
+        save_every=save_every,
+        device=device,
+        seed=seed,
+        partition=partition,
+        compile=compile,
+        tensorboard=tensorboard,
+        progress=progress,
+        on_start=on_start,
     )
     with bar:
         if stage is not None or init is not None or labels != 1.0:
             from gaitbench.training.selfsup import train_selfgait
 
-            result = train_selfgait(model, stage=stage or "finetune", init=init, labels=labels,
-                                    label_seed=seed or 0, pretext=pretext, **options)
+            result = train_selfgait(
+                model,
+                stage=stage or "finetune",
+                init=init,
+                labels=labels,
+                label_seed=seed or 0,
+                pretext=pretext,
+                **options,
+            )
         else:
             result = train_model(model, **options)
     if not main_rank:

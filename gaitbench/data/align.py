@@ -46,7 +46,9 @@ def align_frame(frame: np.ndarray, size: int = 64) -> np.ndarray | None:
         body = body.reshape(size, width)
 
     # cv2.reduce sums columns about twice as fast as numpy on these small uint8 images.
-    column_mass = np.cumsum(cv2.reduce(body, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[0], dtype=np.int64)
+    column_mass = np.cumsum(
+        cv2.reduce(body, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[0], dtype=np.int64
+    )
     # `2 * c > total` is the reference's `c > total / 2` in exact integers.
     above = 2 * column_mass > column_mass[-1]
     centre = int(above.argmax())

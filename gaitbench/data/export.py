@@ -53,9 +53,10 @@ def export_store(
         raise GaitbenchError(f"unknown export format {fmt!r}: choose npz or opengait")
     store = store if isinstance(store, Store) else Store(store)
     out = Path(out)
-    keys = [sequence_key(*row) for row in store.index[["subject", "condition", "view"]].itertuples(
-        index=False
-    )]
+    keys = [
+        sequence_key(*row)
+        for row in store.index[["subject", "condition", "view"]].itertuples(index=False)
+    ]
     if len(set(keys)) != len(keys):
         dup = pd.Series(keys)[pd.Series(keys).duplicated()].iloc[0]
         raise GaitbenchError(f"store {store.path} holds sequence {dup} twice: cannot export it")

@@ -27,8 +27,8 @@ from gaitbench import paths
 from gaitbench.data.align import align_frame
 from gaitbench.data.layouts import LAYOUTS, SequenceSource, discover
 from gaitbench.data.pickles import load_array
-from gaitbench.data.workers import pool_context, single_threaded_opencv
 from gaitbench.data.store import StoreWriter
+from gaitbench.data.workers import pool_context, single_threaded_opencv
 from gaitbench.errors import GaitbenchError
 
 # OpenGait warns about sequences shorter than this; we count them.
@@ -127,7 +127,10 @@ def _run(
     ) as pool:
         try:
             yield from pool.map(
-                process_sequence, sources, [size] * len(sources), [mode] * len(sources),
+                process_sequence,
+                sources,
+                [size] * len(sources),
+                [mode] * len(sources),
                 chunksize=chunk,
             )
         except BaseException:

@@ -102,10 +102,7 @@ class SynthSpec:
     def sequences(self) -> list[tuple[int, str, int]]:
         """Every (subject, condition, view) in writing order."""
         return [
-            (s, c, v)
-            for s in range(1, self.subjects + 1)
-            for c in CONDITIONS
-            for v in self.views
+            (s, c, v) for s in range(1, self.subjects + 1) for c in CONDITIONS for v in self.views
         ]
 
     def partition(self) -> dict | None:
@@ -195,7 +192,9 @@ def _map(fn: Callable, jobs: Sequence, workers: int) -> Iterator:
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return max(
+        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
 
 
 @dataclass
@@ -213,7 +212,9 @@ def check_output(out: Path, fmt: str, force: bool) -> None:
         raise GaitbenchError(f"{out} already exists: pass --force to overwrite it")
     if out.exists() and (out.is_dir() != (fmt == "png")):
         kind = "folder" if fmt == "png" else "store file (.h5)"
-        raise GaitbenchError(f"{out} exists and is not a {kind}: choose another OUT for --format {fmt}")
+        raise GaitbenchError(
+            f"{out} exists and is not a {kind}: choose another OUT for --format {fmt}"
+        )
 
 
 def synthesize(
@@ -246,7 +247,11 @@ def synthesize(
         written = 0
         total = 0
         with StoreWriter(
-            out, dataset="casia-b", size=spec.size, source=source, force=force,
+            out,
+            dataset="casia-b",
+            size=spec.size,
+            source=source,
+            force=force,
             partition=spec.partition(),
         ) as writer:
             for (s, c, v), frames in zip(seqs, _map(_render_aligned, jobs, workers)):
@@ -392,7 +397,9 @@ def contact_sheet(
             cells = []
             for v in views:
                 frames = render_sequence(spec, s, c, v)
-                picks = np.linspace(len(frames) * 0.2, len(frames) * 0.6, frames_per_view).astype(int)
+                picks = np.linspace(len(frames) * 0.2, len(frames) * 0.6, frames_per_view).astype(
+                    int
+                )
                 for k, i in enumerate(picks):
                     cell = np.zeros((th, tw), np.uint8)
                     f = frames[i]
@@ -401,20 +408,52 @@ def contact_sheet(
                         # Crop the walker with a margin and scale it to fit the tile.
                         cols_on = np.flatnonzero(f.max(0))
                         m = 4
-                        crop = np.pad(f, m)[rows_on[0] : rows_on[-1] + 2 * m + 1, cols_on[0] : cols_on[-1] + 2 * m + 1]
+                        crop = np.pad(f, m)[
+                            rows_on[0] : rows_on[-1] + 2 * m + 1,
+                            cols_on[0] : cols_on[-1] + 2 * m + 1,
+                        ]
                         scale = min(th / crop.shape[0], tw / crop.shape[1], 1.2)
-                        small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+                        small = cv2.resize(
+                            crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
+                        )
                         y, x = (th - small.shape[0]) // 2, (tw - small.shape[1]) // 2
                         cell[y : y + small.shape[0], x : x + small.shape[1]] = small
                     cell = cv2.cvtColor(cell, cv2.COLOR_GRAY2BGR)
                     if k == 0:
-                        cv2.putText(cell, f"{v:03d}", (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (0, 200, 255), 1, cv2.LINE_AA)
+                        cv2.putText(
+                            cell,
+                            f"{v:03d}",
+                            (3, 12),
+                            cv2.FONT_HERSHEY_SIMPLEX,
+                            0.38,
+                            (0, 200, 255),
+                            1,
+                            cv2.LINE_AA,
+                        )
                     cells.append(cell)
                 cells.append(np.full((th, 3, 3), 90, np.uint8))  # view separator
             row = np.concatenate(cells, 1)
             label = np.zeros((th, 70, 3), np.uint8)
-            cv2.putText(label, spec.subject_id(s), (6, th // 2 - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-            cv2.putText(label, c, (6, th // 2 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (120, 220, 120), 1, cv2.LINE_AA)
+            cv2.putText(
+                label,
+                spec.subject_id(s),
+                (6, th // 2 - 6),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
+            cv2.putText(
+                label,
+                c,
+                (6, th // 2 + 14),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.5,
+                (120, 220, 120),
+                1,
+                cv2.LINE_AA,
+            )
             rows.append(np.concatenate([label, row], 1))
             rows.append(np.full((2, rows[-1].shape[1], 3), 60, np.uint8))
     sheet = np.concatenate(rows[:-1], 0)

@@ -185,21 +185,27 @@ def _rot_y(a: np.ndarray) -> np.ndarray:
     """Rotation about y (pitch, positive tilts +z towards +x), ``[...]`` -> ``[..., 3, 3]``."""
     c, s = np.cos(a), np.sin(a)
     z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2)
+    return np.stack(
+        [np.stack([c, z, s], -1), np.stack([z, o, z], -1), np.stack([-s, z, c], -1)], -2
+    )
 
 
 def _rot_z(a: np.ndarray) -> np.ndarray:
     """Rotation about z (yaw, positive turns +x towards +y), ``[...]`` -> ``[..., 3, 3]``."""
     c, s = np.cos(a), np.sin(a)
     z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2)
+    return np.stack(
+        [np.stack([c, -s, z], -1), np.stack([s, c, z], -1), np.stack([z, z, o], -1)], -2
+    )
 
 
 def _rot_x(a: np.ndarray) -> np.ndarray:
     """Rotation about x (roll, positive turns +y towards +z), ``[...]`` -> ``[..., 3, 3]``."""
     c, s = np.cos(a), np.sin(a)
     z, o = np.zeros_like(a), np.ones_like(a)
-    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2)
+    return np.stack(
+        [np.stack([o, z, z], -1), np.stack([z, c, -s], -1), np.stack([z, s, c], -1)], -2
+    )
 
 
 def _apply(rot: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -235,8 +241,8 @@ def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard"
     cover = DIFFICULTY[difficulty]["cover"]
     T = w.frames
     t = np.arange(T) / FPS
-    freq = s.stride_freq * w.speed ** 0.5
-    stride = s.stride_len * s.leg_ratio * s.height * w.speed ** 0.5
+    freq = s.stride_freq * w.speed**0.5
+    stride = s.stride_len * s.leg_ratio * s.height * w.speed**0.5
     phase = w.phase + freq * t  # left-leg gait phase, cycles; 0 = left heel strike
 
     H = s.height
@@ -269,16 +275,17 @@ def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard"
         np.cos(2 * np.pi * (leg_phase - 0.02)) + 0.12 * np.cos(4 * np.pi * (leg_phase - 0.1))
     )
     knee = side_amp * (
-        0.08 + s.knee_load * _bump(leg_phase, 0.14, 0.06) + s.knee_swing * _bump(leg_phase, 0.72, 0.09)
+        0.08
+        + s.knee_load * _bump(leg_phase, 0.14, 0.06)
+        + s.knee_swing * _bump(leg_phase, 0.72, 0.09)
     )
     ankle = side_amp * (
         np.radians(6) * _bump(leg_phase, 0.4, 0.1) - s.ankle_amp * _bump(leg_phase, 0.62, 0.06)
     )
     # Arms swing against the same-side leg: forward when the opposite leg is forward.
     arm_phase = leg_phase + 0.5 + s.arm_lag
-    shoulder = (
-        np.radians(3) + arm_gain[:, None] * w.arm * side_amp * s.arm_amp
-        * np.cos(2 * np.pi * (arm_phase - 0.02))
+    shoulder = np.radians(3) + arm_gain[:, None] * w.arm * side_amp * s.arm_amp * np.cos(
+        2 * np.pi * (arm_phase - 0.02)
     )
     elbow = s.elbow + arm_gain[:, None] * w.arm * s.elbow_amp * (
         0.5 + 0.5 * np.cos(2 * np.pi * (arm_phase - 0.05))
@@ -342,15 +349,19 @@ def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard"
 
     # Trunk: pelvis, abdomen, chest, neck, head, in the trunk frame.
     pelvis_c = root + _apply(pelvis_rot, np.array([0.0, 0.0, 0.03 * H]))
-    parts.ellipsoid(pelvis_c, pelvis_rot, np.array([0.07 * s.belly, 0.095 * s.hips, 0.075]) * H * s.build ** 0.5)
+    parts.ellipsoid(
+        pelvis_c, pelvis_rot, np.array([0.07 * s.belly, 0.095 * s.hips, 0.075]) * H * s.build**0.5
+    )
     up = lambda h: root + _apply(trunk_rot, np.array([0.0, 0.0, h]))  # noqa: E731
     belly = np.array([0.068 * s.belly, 0.085, 0.09]) * H * np.array([s.build, s.build, 1.0])
-    parts.ellipsoid(up(0.40 * torso) + _apply(trunk_rot, np.array([0.01 * s.belly * H, 0, 0])), trunk_rot, belly)
-    chest = np.array([0.07, 0.108 * s.shoulders, 0.13]) * H * np.array([s.build, s.build ** 0.7, 1.0])
+    parts.ellipsoid(
+        up(0.40 * torso) + _apply(trunk_rot, np.array([0.01 * s.belly * H, 0, 0])), trunk_rot, belly
+    )
+    chest = np.array([0.07, 0.108 * s.shoulders, 0.13]) * H * np.array([s.build, s.build**0.7, 1.0])
     parts.ellipsoid(up(0.74 * torso), trunk_rot, chest)
     neck_base, neck_top = up(torso), up(torso + 0.05 * H)
     head_fwd = _apply(trunk_rot, np.array([s.head_fwd, 0.0, 0.0]))
-    parts.capsule(neck_base, neck_top + head_fwd, 0.034 * H * lm ** 0.5, 0.03 * H * lm ** 0.5)
+    parts.capsule(neck_base, neck_top + head_fwd, 0.034 * H * lm**0.5, 0.03 * H * lm**0.5)
     head_c = neck_top + head_fwd + _apply(trunk_rot, np.array([0.005 * H, 0.0, 0.065 * H * s.head]))
     parts.ellipsoid(head_c, trunk_rot, np.array([0.06, 0.05, 0.068]) * H * s.head)
 
@@ -377,13 +388,20 @@ def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard"
         # A coat: wider, longer trunk outline and a skirt that hides the thighs; its hem follows
         # the knees, so it still sways with the legs.
         g = s.coat_width * (1 + 0.15 * (cover - 1))
-        parts.ellipsoid(up(0.62 * torso), trunk_rot, np.array([0.078, 0.115 * s.shoulders, 0.19]) * H * g * np.array([s.build, s.build ** 0.7, 1]))
+        parts.ellipsoid(
+            up(0.62 * torso),
+            trunk_rot,
+            np.array([0.078, 0.115 * s.shoulders, 0.19])
+            * H
+            * g
+            * np.array([s.build, s.build**0.7, 1]),
+        )
         hem_h = leg * (s.coat_len - 0.12 * (cover - 1))
         knee_mid = (knees[0] + knees[1]) / 2 + root
         hem = np.stack([knee_mid[:, 0], knee_mid[:, 1], np.full(T, hem_h)], -1)
         spread = np.abs(knees[0][:, 0] - knees[1][:, 0]) / 2
         top = up(0.35 * torso)
-        girth = H * g * s.build ** 0.5
+        girth = H * g * s.build**0.5
         for frac in (0.0, 0.5, 1.0):
             sway = (frac - 0.5) * np.stack([spread, 0 * spread, 0 * spread], -1)
             hem_r = 0.075 * girth + 0.5 * spread.mean() * frac
@@ -392,19 +410,33 @@ def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard"
     if carried:
         size = s.bag_size * (1 + 0.3 * (cover - 1))
         if s.bag == "backpack":
-            c = up(0.65 * torso) + _apply(trunk_rot, np.array([-(0.07 * s.build * H + 0.09 * size), 0, 0]))
+            c = up(0.65 * torso) + _apply(
+                trunk_rot, np.array([-(0.07 * s.build * H + 0.09 * size), 0, 0])
+            )
             parts.ellipsoid(c, trunk_rot, np.array([0.1, 0.15, 0.2]) * size)
         elif s.bag == "shoulder":
             i = 0 if s.bag_side > 0 else 1
             swing = _rot_y(0.15 * np.sin(2 * np.pi * phase))
-            c = root + _apply(heading, np.array([0.0, side[i] * (hip_half + 0.08), 0.0])) + np.array([0, 0, 0.02 * H])
-            parts.ellipsoid(c, heading @ swing, np.array([0.07, 0.05, 0.14]) * size * np.array([1.6, 1, 1]))
-            other = up(torso - 0.02 * H) + _apply(trunk_rot, np.array([0.0, -side[i] * shoulder_half * 0.8, 0.0]))
+            c = (
+                root
+                + _apply(heading, np.array([0.0, side[i] * (hip_half + 0.08), 0.0]))
+                + np.array([0, 0, 0.02 * H])
+            )
+            parts.ellipsoid(
+                c, heading @ swing, np.array([0.07, 0.05, 0.14]) * size * np.array([1.6, 1, 1])
+            )
+            other = up(torso - 0.02 * H) + _apply(
+                trunk_rot, np.array([0.0, -side[i] * shoulder_half * 0.8, 0.0])
+            )
             parts.capsule(other, c, 0.02, 0.02)
         else:
             i = 0 if s.bag_side > 0 else 1
             c = hands[i] + np.array([0.0, 0.0, -0.12 * size])
-            parts.ellipsoid(c, heading @ _rot_y(0.5 * (shoulder[i] - shoulder[i].mean())), np.array([0.14, 0.06, 0.12]) * size)
+            parts.ellipsoid(
+                c,
+                heading @ _rot_y(0.5 * (shoulder[i] - shoulder[i].mean())),
+                np.array([0.14, 0.06, 0.12]) * size,
+            )
 
     if w.shadow > 0:
         # A flat blob on the floor between the feet, stretched towards a light behind the camera.
@@ -479,7 +511,9 @@ def _ellipsoid_outlines(parts: Parts, cam: Camera) -> np.ndarray:
     r2 = np.stack([e[2] for e in parts.ells]) ** 2  # [n, 3]
     T, n = c.shape[:2]
     q = np.zeros((T, n, 4, 4))
-    q[..., :3, :3] = np.einsum("tnij,nj,tnkj->tnik", rot, r2, rot) - c[..., :, None] * c[..., None, :]
+    q[..., :3, :3] = (
+        np.einsum("tnij,nj,tnkj->tnik", rot, r2, rot) - c[..., :, None] * c[..., None, :]
+    )
     q[..., :3, 3] = -c
     q[..., 3, :3] = -c
     q[..., 3, 3] = -1.0

@@ -54,7 +54,9 @@ def extract_test_set(
     progress: Callable[[int], None] | None = None,
 ) -> EmbeddingSet:
     """Embeddings of the test split, with roles marked for ``protocol``."""
-    emb = extract_embeddings(model, store, test_indices(store, partition), device, batch_size, progress=progress)
+    emb = extract_embeddings(
+        model, store, test_indices(store, partition), device, batch_size, progress=progress
+    )
     return mark_roles(emb, protocol_name(protocol), partition)
 
 
@@ -81,9 +83,13 @@ def _load_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise GaitbenchError(f"checkpoint {path} not found: train a model first (`gaitbench train`)") from None
+        raise GaitbenchError(
+            f"checkpoint {path} not found: train a model first (`gaitbench train`)"
+        ) from None
     except Exception as exc:  # a truncated or foreign file: name it, don't dump a pickle trace
-        raise GaitbenchError(f"cannot load checkpoint {path} ({type(exc).__name__}): is it a torch checkpoint?") from None
+        raise GaitbenchError(
+            f"cannot load checkpoint {path} ({type(exc).__name__}): is it a torch checkpoint?"
+        ) from None
 
 
 def load_model_for_evaluation(
@@ -103,7 +109,9 @@ def load_model_for_evaluation(
                 f"run folder {run_dir} has no checkpoints/last.pt: train it first or pass a checkpoint file"
             )
     elif not target.is_file():
-        raise GaitbenchError(f"{target} is neither a run folder nor a checkpoint file: check the path")
+        raise GaitbenchError(
+            f"{target} is neither a run folder nor a checkpoint file: check the path"
+        )
     ckpt = _load_checkpoint(target)
     if isinstance(ckpt, dict) and "model_name" in ckpt:
         model = models.build_from_checkpoint(ckpt)
@@ -163,10 +171,14 @@ def evaluate_target(
     config = info.get("config") or {}
     store_path = Path(data) if data else default_store(ds)
     if not store_path.is_file():
-        raise GaitbenchError(f"store {store_path} not found: pass --data or run `gaitbench prep {ds}`")
+        raise GaitbenchError(
+            f"store {store_path} not found: pass --data or run `gaitbench prep {ds}`"
+        )
     store = Store(store_path)
     spec = partition or (config.get("data") or {}).get("partition") or "official"
-    part = resolve_partition(spec, store.dataset, store.subjects(), getattr(store, "partition", None))
+    part = resolve_partition(
+        spec, store.dataset, store.subjects(), getattr(store, "partition", None)
+    )
     test = test_indices(store, part)
     tick = progress("extracting embeddings", len(test)) if progress else None
     emb = extract_embeddings(model, store, test, device, batch_size, progress=tick)

@@ -34,7 +34,9 @@ def check_metric(metric: str) -> str:
     return metric
 
 
-def as_parts_first(emb: np.ndarray | torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
+def as_parts_first(
+    emb: np.ndarray | torch.Tensor, device: str | torch.device = "cpu"
+) -> torch.Tensor:
     """``[n, parts, channels]`` -> float32 ``[parts, n, channels]`` on ``device`` (contiguous)."""
     t = torch.as_tensor(emb, device=device, dtype=torch.float32)
     if t.ndim != 3:
@@ -155,7 +157,9 @@ def nearest_per_group(
     # run and block instead of one boolean mask per group.
     order = np.argsort(gallery_group, kind="stable")
     groups_sorted = gallery_group[order]
-    gallery_sorted = torch.as_tensor(gallery)[torch.as_tensor(order)] if len(order) else torch.as_tensor(gallery)
+    gallery_sorted = (
+        torch.as_tensor(gallery)[torch.as_tensor(order)] if len(order) else torch.as_tensor(gallery)
+    )
     bounds = np.searchsorted(groups_sorted, np.arange(n_groups + 1))
     n = len(probe)
     best_d = torch.full((n, n_groups), float("inf"), dtype=torch.float32, device=device)

@@ -64,7 +64,9 @@ class EmbeddingSet:
             columns["role"] = self.role
             bad = sorted(set(self.role) - set(ROLES))
             if bad:
-                raise GaitbenchError(f"embeddings role values {bad} are not probe/gallery: fix the role column")
+                raise GaitbenchError(
+                    f"embeddings role values {bad} are not probe/gallery: fix the role column"
+                )
         for name, col in columns.items():
             if len(col) != n:
                 raise GaitbenchError(
@@ -105,7 +107,9 @@ def save_embeddings(path: str | os.PathLike, emb_set: EmbeddingSet) -> Path:
                     f.create_dataset(name, data=np.asarray(list(col), dtype=object), dtype=str_dt)
             for key, value in emb_set.attrs.items():
                 if value is not None and key not in ("format", "version"):
-                    f.attrs[key] = value if isinstance(value, (int, float, np.number)) else str(value)
+                    f.attrs[key] = (
+                        value if isinstance(value, (int, float, np.number)) else str(value)
+                    )
             f.attrs["format"] = FORMAT
             f.attrs["version"] = VERSION
         os.replace(tmp, path)
@@ -125,7 +129,9 @@ def load_embeddings(path: str | os.PathLike) -> EmbeddingSet:
     try:
         f = h5py.File(path, "r")
     except OSError as exc:
-        raise GaitbenchError(f"embeddings file {path} is not readable HDF5 ({exc}): re-extract it") from None
+        raise GaitbenchError(
+            f"embeddings file {path} is not readable HDF5 ({exc}): re-extract it"
+        ) from None
     with f:
         fmt = f.attrs.get("format")
         if isinstance(fmt, bytes):
@@ -145,7 +151,9 @@ def load_embeddings(path: str | os.PathLike) -> EmbeddingSet:
         if missing:
             raise GaitbenchError(f"{path} lacks dataset(s) {', '.join(missing)}: re-extract it")
         attrs = {
-            k: (v.decode() if isinstance(v, bytes) else v.item() if isinstance(v, np.generic) else v)
+            k: (
+                v.decode() if isinstance(v, bytes) else v.item() if isinstance(v, np.generic) else v
+            )
             for k, v in f.attrs.items()
         }
         return EmbeddingSet(

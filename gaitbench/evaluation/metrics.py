@@ -131,7 +131,9 @@ def rank_metrics(
     )
 
 
-def rank1_percent(nearest_ids: np.ndarray, probe_ids: np.ndarray, decimals: int | None = 2) -> float:
+def rank1_percent(
+    nearest_ids: np.ndarray, probe_ids: np.ndarray, decimals: int | None = 2
+) -> float:
     """Rank-1 in percent from each probe's nearest gallery id; rounded as the reference rounds
     every (probe view, gallery view) cell (to 2 decimals) before averaging. NaN for no probes."""
     n = len(probe_ids)

@@ -90,12 +90,18 @@ def evaluate(
     protocol = protocol_name(protocol)
     check_metric(metric)
     if len(emb_set) == 0:
-        raise GaitbenchError("the embeddings set is empty: extract embeddings of the test split first")
+        raise GaitbenchError(
+            "the embeddings set is empty: extract embeddings of the test split first"
+        )
     if protocol in VIEW_PROTOCOLS:
         unknown = set(options) - {"drop_missing"}
         if unknown:
-            raise GaitbenchError(f"protocol {protocol} takes no option {sorted(unknown)}: remove it")
-        return _view_protocol(emb_set, protocol, metric, device, bool(options.get("drop_missing", False)))
+            raise GaitbenchError(
+                f"protocol {protocol} takes no option {sorted(unknown)}: remove it"
+            )
+        return _view_protocol(
+            emb_set, protocol, metric, device, bool(options.get("drop_missing", False))
+        )
     unknown = set(options) - {"probe_keys"}
     if "drop_missing" in unknown:
         raise GaitbenchError(
@@ -270,7 +276,9 @@ def grew_submission(
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["videoId"] + [f"rank{k}" for k in range(1, GREW_SUBMISSION_RANKS + 1)])
-            for rs, dist in _iter_rows(es.embeddings[p_mask], es.embeddings[g_mask], metric, device):
+            for rs, dist in _iter_rows(
+                es.embeddings[p_mask], es.embeddings[g_mask], metric, device
+            ):
                 top = np.argsort(dist, axis=1, kind="stable")[:, :GREW_SUBMISSION_RANKS]
                 for pid, row in zip(probe_ids[rs], g_sub[top]):
                     w.writerow([pid, *[_subject_id(s) for s in row]])

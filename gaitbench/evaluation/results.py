@@ -135,7 +135,9 @@ def validate_results(results: dict, where: str = "results") -> dict:
         )
     missing = [k for k in REQUIRED if k not in results]
     if missing:
-        raise GaitbenchError(f"{where} lacks key(s) {', '.join(missing)}: re-run `gaitbench evaluate`")
+        raise GaitbenchError(
+            f"{where} lacks key(s) {', '.join(missing)}: re-run `gaitbench evaluate`"
+        )
     return results
 
 
@@ -145,7 +147,11 @@ def load_results(path: str | os.PathLike) -> dict:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
-        raise GaitbenchError(f"results file {path} not found: run `gaitbench evaluate` first") from None
+        raise GaitbenchError(
+            f"results file {path} not found: run `gaitbench evaluate` first"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise GaitbenchError(f"results file {path} is not valid JSON ({exc}): re-run `gaitbench evaluate`") from None
+        raise GaitbenchError(
+            f"results file {path} is not valid JSON ({exc}): re-run `gaitbench evaluate`"
+        ) from None
     return validate_results(data, str(path))

@@ -96,8 +96,9 @@ def register(
             )
         if not variants:
             raise ValueError(f"model {name!r} registered without any dataset variant")
-        _REGISTRY[name] = ModelEntry(name, builder, {k: dict(v) for k, v in variants.items()},
-                                     published)
+        _REGISTRY[name] = ModelEntry(
+            name, builder, {k: dict(v) for k, v in variants.items()}, published
+        )
         return builder
 
     return decorate

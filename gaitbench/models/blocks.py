@@ -130,8 +130,14 @@ class SeparateBNNecks(nn.Module):
     over channels; then, with `norm`, cosine logits (features and `fc_bin` both L2-normalised).
     """
 
-    def __init__(self, parts: int, in_channels: int, num_classes: int, norm: bool = True,
-                 parallel_bn: bool = True):
+    def __init__(
+        self,
+        parts: int,
+        in_channels: int,
+        num_classes: int,
+        norm: bool = True,
+        parallel_bn: bool = True,
+    ):
         super().__init__()
         self.parts = parts
         self.norm = norm

@@ -74,9 +74,12 @@ class ResNet9(nn.Module):
     """Stem + four residual stages, applied to single frames: [m, 1, h, w] -> [m, c4, h/4, w/4]
     with the published strides."""
 
-    def __init__(self, channels: tuple[int, ...] = (64, 128, 256, 512),
-                 strides: tuple[int, ...] = (1, 2, 2, 1),
-                 blocks: tuple[int, ...] = (1, 1, 1, 1)) -> None:
+    def __init__(
+        self,
+        channels: tuple[int, ...] = (64, 128, 256, 512),
+        strides: tuple[int, ...] = (1, 2, 2, 1),
+        blocks: tuple[int, ...] = (1, 1, 1, 1),
+    ) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(1, channels[0], 3, 1, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(channels[0])
@@ -98,15 +101,23 @@ class ResNet9(nn.Module):
 
 
 @register("gaitbase", variants=VARIANTS, published=True)
-@register("gaitbase-tiny", variants={ANY_DATASET: {
-    "channels": (8, 16, 32, 64), "embed_dim": 32, "num_classes": 10}})
+@register(
+    "gaitbase-tiny",
+    variants={ANY_DATASET: {"channels": (8, 16, 32, 64), "embed_dim": 32, "num_classes": 10}},
+)
 class GaitBase(nn.Module):
     """GaitBase. channels / strides / blocks: the residual stages; embed_dim: FC width per part;
     num_classes: classifier width (the training identities)."""
 
-    def __init__(self, channels: tuple[int, ...] = (64, 128, 256, 512),
-                 strides: tuple[int, ...] = (1, 2, 2, 1), blocks: tuple[int, ...] = (1, 1, 1, 1),
-                 embed_dim: int = 256, parts: int = PARTS, num_classes: int = 74) -> None:
+    def __init__(
+        self,
+        channels: tuple[int, ...] = (64, 128, 256, 512),
+        strides: tuple[int, ...] = (1, 2, 2, 1),
+        blocks: tuple[int, ...] = (1, 1, 1, 1),
+        embed_dim: int = 256,
+        parts: int = PARTS,
+        num_classes: int = 74,
+    ) -> None:
         super().__init__()
         self.backbone = ResNet9(channels, strides, blocks)
         self.hpp = HorizontalPoolingPyramid((parts,))

@@ -37,9 +37,12 @@ from gaitbench.models.hstl import _init_opengait
 PUBLISHED_NAMES: tuple[tuple[str, str], ...] = (
     *((f"stem.{i}.", f"conv3d.{i}.conv3d.") for i in (0, 2)),
     ("lta.", "LTA.0.conv3d."),
-    *((f"{ours}{layer}{kind}_conv.", f"{ref}{layer}{kind}_conv3d.conv3d.")
-      for ours, ref in (("gl_a0", "GLConvA0"), ("gl_a1", "GLConvA1"), ("gl_b2", "GLConvB2"))
-      for layer in ("", ".0", ".1") for kind in (".global", ".local")),
+    *(
+        (f"{ours}{layer}{kind}_conv.", f"{ref}{layer}{kind}_conv3d.conv3d.")
+        for ours, ref in (("gl_a0", "GLConvA0"), ("gl_a1", "GLConvA1"), ("gl_b2", "GLConvB2"))
+        for layer in ("", ".0", ".1")
+        for kind in (".global", ".local")
+    ),
     ("hpp.", "HPP."),
     ("head.", "Head0."),
     ("bn.", "Bn."),
@@ -69,7 +72,7 @@ class GLConv(nn.Module):
             # Strips share one kernel, so they fold into the batch: one call, each strip
             # zero-padded at its own borders exactly as a separate call would.
             n, c, s, h, w = x.shape
-            k = 2 ** self.halving
+            k = 2**self.halving
             strips = x.reshape(n, c, s, k, h // k, w).permute(0, 3, 1, 2, 4, 5)
             local = self.local_conv(strips.reshape(n * k, c, s, h // k, w))
             local = local.reshape(n, k, -1, s, h // k, w).permute(0, 2, 3, 1, 4, 5)
@@ -80,8 +83,10 @@ class GLConv(nn.Module):
 
 
 def _gl_block(channels: Sequence[tuple[int, int]], halving: int, stack_last: bool) -> nn.Module:
-    layers = [GLConv(a, b, halving, stack=stack_last and i == len(channels) - 1)
-              for i, (a, b) in enumerate(channels)]
+    layers = [
+        GLConv(a, b, halving, stack=stack_last and i == len(channels) - 1)
+        for i, (a, b) in enumerate(channels)
+    ]
     # one layer stands alone (the CASIA-B checkpoint has no `.0` in its names)
     return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 
@@ -90,10 +95,17 @@ _CASIA_B = dict(channels=(32, 64, 128), layers_per_block=1, halving=3, num_class
 _OUMVLP = dict(channels=(32, 64, 128, 256), layers_per_block=2, halving=1, num_classes=5153)
 
 
-@register("gaitgl", variants={"casia-b": _CASIA_B, "oumvlp": _OUMVLP,
-                              "grew": dict(_OUMVLP, num_classes=20000)}, published=True)
-@register("gaitgl-tiny", variants={ANY_DATASET: dict(channels=(8, 16, 32), layers_per_block=1,
-                                                     halving=3, num_classes=8)})
+@register(
+    "gaitgl",
+    variants={"casia-b": _CASIA_B, "oumvlp": _OUMVLP, "grew": dict(_OUMVLP, num_classes=20000)},
+    published=True,
+)
+@register(
+    "gaitgl-tiny",
+    variants={
+        ANY_DATASET: dict(channels=(8, 16, 32), layers_per_block=1, halving=3, num_classes=8)
+    },
+)
 class GaitGL(nn.Module):
     """GaitGL for silhouettes [n, s, 64, 44].
 
@@ -103,8 +115,14 @@ class GaitGL(nn.Module):
     halving:  local strips = 2**halving.
     """
 
-    def __init__(self, channels: Sequence[int] = (32, 64, 128), layers_per_block: int = 1,
-                 halving: int = 3, num_classes: int = 74, parts: int = 64):
+    def __init__(
+        self,
+        channels: Sequence[int] = (32, 64, 128),
+        layers_per_block: int = 1,
+        halving: int = 3,
+        num_classes: int = 74,
+        parts: int = 64,
+    ):
         super().__init__()
         c = tuple(channels)
         c0, c1, c2 = c[:3]

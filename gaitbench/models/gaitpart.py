@@ -28,8 +28,11 @@ PARTS = 16
 # CASIA-B config (BC-32 BC-32 M FC-64-2 FC-64-2 M FC-128-3 FC-128-3) and OU-MVLP / GREW config
 # (BC-32 BC-32 M BC-64 BC-64 M FC-128-3 FC-128-3 FC-256-3 FC-256-3).
 _CASIA = {"stages": ((32, 32), (64, 64), (128, 128)), "halving": (0, 2, 3), "embed_dim": 128}
-_WIDE = {"stages": ((32, 32), (64, 64), (128, 128, 256, 256)), "halving": (0, 0, 3),
-         "embed_dim": 256}
+_WIDE = {
+    "stages": ((32, 32), (64, 64), (128, 128, 256, 256)),
+    "halving": (0, 0, 3),
+    "embed_dim": 256,
+}
 VARIANTS: dict[str, dict[str, Any]] = {"casia-b": _CASIA, "oumvlp": _WIDE, "grew": _WIDE}
 
 
@@ -108,8 +111,10 @@ def _backbone(stages: tuple[tuple[int, ...], ...], halving: tuple[int, ...]) -> 
         if k > 0:
             layers.append(nn.MaxPool2d(2))
         for c_out in widths:
-            layers += [FocalConv2d(c_in, c_out, 5 if c_in == 1 else 3, h),
-                       nn.LeakyReLU(inplace=True)]
+            layers += [
+                FocalConv2d(c_in, c_out, 5 if c_in == 1 else 3, h),
+                nn.LeakyReLU(inplace=True),
+            ]
             c_in = c_out
     return nn.Sequential(*layers)
 
@@ -119,7 +124,9 @@ def _published_names() -> tuple[tuple[str, str], ...]:
     # reference wraps each temporal conv in a `.conv` and the aggregator in a `pooling_func`.
     tfa = tuple(
         (f"tfa.{b}.{i}.{j}.", f"TFA.pooling_func.{b}.{i}.{j}.conv.")
-        for b in ("conv1d3x1", "conv1d3x3") for i in range(PARTS) for j in (0, 2)
+        for b in ("conv1d3x1", "conv1d3x3")
+        for i in range(PARTS)
+        for j in (0, 2)
     )
     return (("backbone.", "Backbone.forward_block.feature."), *tfa, ("head.", "Head."))
 
@@ -128,8 +135,12 @@ PUBLISHED_NAMES: tuple[tuple[str, str], ...] = _published_names()
 
 
 @register("gaitpart", variants=VARIANTS, published=True)
-@register("gaitpart-tiny", variants={ANY_DATASET: {
-    "stages": ((8, 8), (16, 16), (32, 32)), "halving": (0, 2, 3), "embed_dim": 32}})
+@register(
+    "gaitpart-tiny",
+    variants={
+        ANY_DATASET: {"stages": ((8, 8), (16, 16), (32, 32)), "halving": (0, 2, 3), "embed_dim": 32}
+    },
+)
 class GaitPart(nn.Module):
     """GaitPart. stages: conv widths per stage (2x2 max-pool between stages); halving: the focal
     halving of each stage; embed_dim: output width per part.
@@ -138,9 +149,14 @@ class GaitPart(nn.Module):
     GaitPart trains with the triplet loss only and has no classifier.
     """
 
-    def __init__(self, stages: tuple[tuple[int, ...], ...] = _CASIA["stages"],
-                 halving: tuple[int, ...] = _CASIA["halving"], embed_dim: int = 128,
-                 parts: int = PARTS, num_classes: int | None = None) -> None:
+    def __init__(
+        self,
+        stages: tuple[tuple[int, ...], ...] = _CASIA["stages"],
+        halving: tuple[int, ...] = _CASIA["halving"],
+        embed_dim: int = 128,
+        parts: int = PARTS,
+        num_classes: int | None = None,
+    ) -> None:
         super().__init__()
         channels = stages[-1][-1]
         self.backbone = _backbone(stages, halving)

@@ -29,15 +29,21 @@ HPP_BINS = (16, 8, 4, 2, 1)
 _CASIA = {"channels": (32, 64, 128), "embed_dim": 256}
 _WIDE = {"channels": (64, 128, 256), "embed_dim": 256}
 VARIANTS: dict[str, dict[str, Any]] = {
-    "casia-b": _CASIA, "oumvlp": _WIDE, "grew": _WIDE, "gait3d": _CASIA,
+    "casia-b": _CASIA,
+    "oumvlp": _WIDE,
+    "grew": _WIDE,
+    "gait3d": _CASIA,
 }
 
 # Our name prefix -> the reference's (OpenGait's `GaitSet`), longest prefix first. The reference
 # wraps the frame-level blocks in a `forward_block` and each conv in a `.conv`; here frames are
 # folded into the batch once, so the blocks are plain `nn.Sequential`s of `nn.Conv2d`.
 PUBLISHED_NAMES: tuple[tuple[str, str], ...] = (
-    *((f"set_block{b}.{i}.", f"set_block{b}.forward_block.{i}.conv.")
-      for b in (1, 2, 3) for i in (0, 2)),
+    *(
+        (f"set_block{b}.{i}.", f"set_block{b}.forward_block.{i}.conv.")
+        for b in (1, 2, 3)
+        for i in (0, 2)
+    ),
     *((f"gl_block{b}.{i}.", f"gl_block{b}.{i}.conv.") for b in (2, 3) for i in (0, 2)),
     ("head.", "Head."),
 )
@@ -65,8 +71,12 @@ class GaitSet(nn.Module):
     GaitSet trains with the triplet loss only and has no classifier.
     """
 
-    def __init__(self, channels: tuple[int, int, int] = (32, 64, 128), embed_dim: int = 256,
-                 num_classes: int | None = None) -> None:
+    def __init__(
+        self,
+        channels: tuple[int, int, int] = (32, 64, 128),
+        embed_dim: int = 256,
+        num_classes: int | None = None,
+    ) -> None:
         super().__init__()
         c1, c2, c3 = channels
         self.set_block1 = _conv_stack(1, c1, 5, pool=True)

@@ -45,13 +45,16 @@ from gaitbench.models.blocks import (
     temporal_max,
 )
 
-
 # Our state-dict prefix -> the official checkpoint's (longest matching prefix wins; see
 # gaitbench.models.published). The release wraps every Conv3d / Conv2d in a module of its own.
 PUBLISHED_NAMES: tuple[tuple[str, str], ...] = (
     *((f"arme1.{i}.", f"arme1.{i}.conv3d.") for i in (0, 2)),
-    *((f"arme{level}.{layer}.convs.{r}.", f"arme{level}.{layer}.conv3d.{r}.conv3d.")
-      for level in (2, 3, 4, 5) for layer in (0, 1) for r in range(16)),
+    *(
+        (f"arme{level}.{layer}.convs.{r}.", f"arme{level}.{layer}.conv3d.{r}.conv3d.")
+        for level in (2, 3, 4, 5)
+        for layer in (0, 1)
+        for r in range(16)
+    ),
     *((f"astp{k}.proj.", f"astp{k}.proj.conv.") for k in ("1", "2", "2_fta", "3", "4", "5")),
     ("hpp.", "HPP."),
     ("head.", "Head0."),
@@ -116,12 +119,14 @@ class ARMEConv(nn.Module):
     silhouette are far narrower than the frame.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, regions: Sequence[int],
-                 literal: bool = False):
+    def __init__(
+        self, in_channels: int, out_channels: int, regions: Sequence[int], literal: bool = False
+    ):
         super().__init__()
         self.regions = tuple(int(r) for r in regions)
-        self.convs = nn.ModuleList(_conv3d(in_channels, out_channels, literal)
-                                   for _ in self.regions)
+        self.convs = nn.ModuleList(
+            _conv3d(in_channels, out_channels, literal) for _ in self.regions
+        )
 
     @property
     def literal(self) -> bool:
@@ -134,11 +139,13 @@ class ARMEConv(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.size(3) != sum(self.regions):
-            raise ValueError(f"ARME regions {self.regions} need height {sum(self.regions)}, "
-                             f"got {x.size(3)}")
+            raise ValueError(
+                f"ARME regions {self.regions} need height {sum(self.regions)}, got {x.size(3)}"
+            )
         if self.literal:
-            y = torch.cat([conv(part) for conv, part in
-                           zip(self.convs, x.split(self.regions, 3))], 3)
+            y = torch.cat(
+                [conv(part) for conv, part in zip(self.convs, x.split(self.regions, 3))], 3
+            )
             return F.leaky_relu(y)
         # Each region's nonzero window is written straight into one zero map: one copy per
         # region instead of a pad and a concatenation. `split` (not slicing x per region) keeps
@@ -149,10 +156,11 @@ class ARMEConv(nn.Module):
         top = 0
         for conv, part in zip(self.convs, x.split(self.regions, 3)):
             size = part.size(3)
-            lo, hi = conv.window(nonzero[top:top + size])
+            lo, hi = conv.window(nonzero[top : top + size])
             if hi > lo:
-                y[:, :, :, top:top + size, lo:hi] = F.conv3d(part[..., lo:hi], conv.weight,
-                                                             padding=1)
+                y[:, :, :, top : top + size, lo:hi] = F.conv3d(
+                    part[..., lo:hi], conv.weight, padding=1
+                )
             top += size
         return F.leaky_relu(y)
 
@@ -165,8 +173,11 @@ class ASTP(nn.Module):
         super().__init__()
         self.regions = tuple(regions)
         self.hpp = nn.ModuleList(GeMHPP(bins=(1,)) for _ in self.regions)
-        self.proj = (nn.Conv2d(in_channels, out_channels, 1, bias=False)
-                     if out_channels is not None else None)
+        self.proj = (
+            nn.Conv2d(in_channels, out_channels, 1, bias=False)
+            if out_channels is not None
+            else None
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         x = temporal_max(x)
@@ -214,20 +225,46 @@ class FTA(nn.Module):
 
 
 # Class counts of the published training sets, as published (GREW uses the OU-MVLP network).
-_CASIA_B = dict(channels=(32, 64, 128), regions=((40, 24), (8, 32, 16, 8)), stem_layers=1,
-                downsample=False, hpp_bins=64, level2_widens_late=True, num_classes=74)
-_OUMVLP = dict(channels=(32, 64, 128, 256),
-               regions=((4, 24, 4), (4, 4, 12, 8, 4), (4, 4, 12, 4, 4, 4)), stem_layers=2,
-               downsample=True, hpp_bins=32, level2_widens_late=False, num_classes=5153)
-_GAIT3D = dict(channels=(32, 64, 128, 256), regions=((20, 12), (4, 16, 8, 4), (4, 4, 12, 8, 4)),
-               stem_layers=2, downsample=True, hpp_bins=32, level2_widens_late=False,
-               num_classes=3000)
+_CASIA_B = dict(
+    channels=(32, 64, 128),
+    regions=((40, 24), (8, 32, 16, 8)),
+    stem_layers=1,
+    downsample=False,
+    hpp_bins=64,
+    level2_widens_late=True,
+    num_classes=74,
+)
+_OUMVLP = dict(
+    channels=(32, 64, 128, 256),
+    regions=((4, 24, 4), (4, 4, 12, 8, 4), (4, 4, 12, 4, 4, 4)),
+    stem_layers=2,
+    downsample=True,
+    hpp_bins=32,
+    level2_widens_late=False,
+    num_classes=5153,
+)
+_GAIT3D = dict(
+    channels=(32, 64, 128, 256),
+    regions=((20, 12), (4, 16, 8, 4), (4, 4, 12, 8, 4)),
+    stem_layers=2,
+    downsample=True,
+    hpp_bins=32,
+    level2_widens_late=False,
+    num_classes=3000,
+)
 _TINY = dict(_GAIT3D, channels=(8, 16, 32, 32), num_classes=8)
 
 
-@register("hstl", variants={"casia-b": _CASIA_B, "oumvlp": _OUMVLP,
-                            "grew": dict(_OUMVLP, num_classes=20000), "gait3d": _GAIT3D},
-          published=True)
+@register(
+    "hstl",
+    variants={
+        "casia-b": _CASIA_B,
+        "oumvlp": _OUMVLP,
+        "grew": dict(_OUMVLP, num_classes=20000),
+        "gait3d": _GAIT3D,
+    },
+    published=True,
+)
 @register("hstl-tiny", variants={ANY_DATASET: _TINY})
 class HSTL(nn.Module):
     """HSTL for silhouettes [n, s, 64, 44].
@@ -243,17 +280,25 @@ class HSTL(nn.Module):
     literal:    full-width convolutions as in the reference (slower, same outputs).
     """
 
-    def __init__(self, channels: Sequence[int] = (32, 64, 128),
-                 regions: Sequence[Sequence[int]] = ((40, 24), (8, 32, 16, 8)),
-                 stem_layers: int = 1, downsample: bool = False, hpp_bins: int = 64,
-                 level2_widens_late: bool = True, num_classes: int = 74,
-                 literal: bool = False):
+    def __init__(
+        self,
+        channels: Sequence[int] = (32, 64, 128),
+        regions: Sequence[Sequence[int]] = ((40, 24), (8, 32, 16, 8)),
+        stem_layers: int = 1,
+        downsample: bool = False,
+        hpp_bins: int = 64,
+        level2_widens_late: bool = True,
+        num_classes: int = 74,
+        literal: bool = False,
+    ):
         super().__init__()
         channels = tuple(channels)
         regions = tuple(tuple(r) for r in regions)
         if len(channels) != len(regions) + 1:
-            raise ValueError(f"HSTL needs one channel count per level: {len(regions) + 1} "
-                             f"levels, got channels {channels}")
+            raise ValueError(
+                f"HSTL needs one channel count per level: {len(regions) + 1} "
+                f"levels, got channels {channels}"
+            )
         embed = channels[-1]
         stem: list[nn.Module] = []
         for i in range(stem_layers):
@@ -270,8 +315,9 @@ class HSTL(nn.Module):
                 pairs = [(c_in, c_in), (c_in, c_out)]
             else:
                 pairs = [(c_in, c_out), (c_out, c_out)]
-            self.add_module(f"arme{level}", nn.Sequential(
-                *(ARMEConv(a, b, reg, literal) for a, b in pairs)))
+            self.add_module(
+                f"arme{level}", nn.Sequential(*(ARMEConv(a, b, reg, literal) for a, b in pairs))
+            )
             self.add_module(f"astp{level}", ASTP(reg, c_out, None if level == last else embed))
             if level == 2:
                 self.fta = FTA(c_out, reg)

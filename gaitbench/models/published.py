@@ -28,8 +28,10 @@ def name_table(name: str) -> tuple[tuple[str, str], ...]:
     entry = get_entry(name)
     table = getattr(sys.modules[entry.builder.__module__], "PUBLISHED_NAMES", None)
     if not entry.published or table is None:
-        raise GaitbenchError(f"model {name!r} has no published checkpoint format; models that "
-                             "have one: " + ", ".join(n for n in _published_models()))
+        raise GaitbenchError(
+            f"model {name!r} has no published checkpoint format; models that "
+            "have one: " + ", ".join(n for n in _published_models())
+        )
     return tuple(table)
 
 
@@ -41,9 +43,10 @@ def _published_models() -> list[str]:
 
 def reference_name(ours: str, table: tuple[tuple[str, str], ...]) -> str:
     """Our state-dict name -> the reference's, by the longest matching prefix of `table`."""
-    best = max((pair for pair in table if ours.startswith(pair[0])), key=lambda p: len(p[0]),
-               default=None)
-    return ours if best is None else best[1] + ours[len(best[0]):]
+    best = max(
+        (pair for pair in table if ours.startswith(pair[0])), key=lambda p: len(p[0]), default=None
+    )
+    return ours if best is None else best[1] + ours[len(best[0]) :]
 
 
 def reference_names(model: nn.Module, name: str) -> dict[str, str]:
@@ -53,8 +56,9 @@ def reference_names(model: nn.Module, name: str) -> dict[str, str]:
     for ours in model.state_dict():
         ref = reference_name(ours, table)
         if ref in mapping:  # a table bug, not a user error
-            raise ValueError(f"name table of {name!r} maps {mapping[ref]!r} and {ours!r} "
-                             f"both to {ref!r}")
+            raise ValueError(
+                f"name table of {name!r} maps {mapping[ref]!r} and {ours!r} both to {ref!r}"
+            )
         mapping[ref] = ours
     return mapping
 
@@ -63,8 +67,9 @@ def _shape(t: Tensor) -> str:
     return "x".join(map(str, t.shape)) or "scalar"
 
 
-def convert_state_dict(reference: dict[str, Tensor], model: nn.Module, name: str,
-                       dataset: str) -> dict[str, Tensor]:
+def convert_state_dict(
+    reference: dict[str, Tensor], model: nn.Module, name: str, dataset: str
+) -> dict[str, Tensor]:
     """Rename a published state dict to `model`'s names, checking every entry and shape."""
     mapping = reference_names(model, name)
     ours = model.state_dict()
@@ -73,16 +78,20 @@ def convert_state_dict(reference: dict[str, Tensor], model: nn.Module, name: str
         if ref not in mapping:
             raise GaitbenchError(
                 f"checkpoint entry {ref!r} does not belong to {what}: is it a checkpoint of "
-                "another model or dataset variant? (pass the matching --model / --dataset)")
+                "another model or dataset variant? (pass the matching --model / --dataset)"
+            )
         target = ours[mapping[ref]]
         if tuple(value.shape) != tuple(target.shape):
             raise GaitbenchError(
                 f"checkpoint entry {ref!r} has shape {_shape(value)} but {what} needs "
-                f"{_shape(target)}: pass the matching --dataset (or --num-classes)")
+                f"{_shape(target)}: pass the matching --dataset (or --num-classes)"
+            )
     missing = [ref for ref in mapping if ref not in reference]
     if missing:
-        raise GaitbenchError(f"checkpoint lacks entry {missing[0]!r} of {what} "
-                             f"({len(missing)} missing): pass the matching --model / --dataset")
+        raise GaitbenchError(
+            f"checkpoint lacks entry {missing[0]!r} of {what} "
+            f"({len(missing)} missing): pass the matching --model / --dataset"
+        )
     return {mapping[ref]: value for ref, value in reference.items()}
 
 
@@ -95,17 +104,22 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Tensor]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file for the user
-        raise GaitbenchError(f"checkpoint {path} cannot be read as a torch checkpoint "
-                             f"({type(exc).__name__}): is the file complete?") from None
+        raise GaitbenchError(
+            f"checkpoint {path} cannot be read as a torch checkpoint "
+            f"({type(exc).__name__}): is the file complete?"
+        ) from None
     state = data.get("model", data) if isinstance(data, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise GaitbenchError(f"checkpoint {path} holds no state dict under 'model': "
-                             "expected an official HSTL / OpenGait checkpoint")
+        raise GaitbenchError(
+            f"checkpoint {path} holds no state dict under 'model': "
+            "expected an official HSTL / OpenGait checkpoint"
+        )
     return state
 
 
-def load_published(path: str | os.PathLike, name: str, dataset: str = "casia-b",
-                   num_classes: int | None = None) -> nn.Module:
+def load_published(
+    path: str | os.PathLike, name: str, dataset: str = "casia-b", num_classes: int | None = None
+) -> nn.Module:
     """Build `name` in its `dataset` variant, load an official checkpoint strictly, eval mode.
 
     The class count is read from the checkpoint where the variant's differs only there
@@ -118,9 +132,14 @@ def load_published(path: str | os.PathLike, name: str, dataset: str = "casia-b",
     return model.eval()
 
 
-def convert_checkpoint(path: str | os.PathLike, name: str, dataset: str,
-                       out: str | os.PathLike, num_classes: int | None = None,
-                       force: bool = False) -> dict[str, Any]:
+def convert_checkpoint(
+    path: str | os.PathLike,
+    name: str,
+    dataset: str,
+    out: str | os.PathLike,
+    num_classes: int | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
     """Write a published checkpoint as a gaitbench checkpoint (atomically) and return it.
 
     The result holds `model`, `iteration`, `model_name`, `model_args`, `gaitbench_version` and

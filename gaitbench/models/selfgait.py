@@ -58,7 +58,9 @@ class PartConv1d(nn.Module):
 
     def __init__(self, parts: int, cin: int, cout: int, kernel: int) -> None:
         super().__init__()
-        self.conv = nn.Conv1d(parts * cin, parts * cout, kernel, padding=kernel // 2, groups=parts, bias=False)
+        self.conv = nn.Conv1d(
+            parts * cin, parts * cout, kernel, padding=kernel // 2, groups=parts, bias=False
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.conv(x)
@@ -79,10 +81,14 @@ class MicroMotionTemplateBuilder(nn.Module):
         hidden = channels // squeeze
         self.parts, self.channels = parts, channels
         self.attention3 = nn.Sequential(
-            PartConv1d(parts, channels, hidden, 3), nn.ReLU(inplace=True), PartConv1d(parts, hidden, channels, 1)
+            PartConv1d(parts, channels, hidden, 3),
+            nn.ReLU(inplace=True),
+            PartConv1d(parts, hidden, channels, 1),
         )
         self.attention5 = nn.Sequential(
-            PartConv1d(parts, channels, hidden, 3), nn.ReLU(inplace=True), PartConv1d(parts, hidden, channels, 3)
+            PartConv1d(parts, channels, hidden, 3),
+            nn.ReLU(inplace=True),
+            PartConv1d(parts, hidden, channels, 3),
         )
 
     @staticmethod
@@ -109,7 +115,10 @@ class PartMLP(nn.Module):
     def __init__(self, channels: int, hidden: int, out: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv1d(channels, hidden, 1), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Conv1d(hidden, out, 1)
+            nn.Conv1d(channels, hidden, 1),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Conv1d(hidden, out, 1),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -142,7 +151,10 @@ def byol_loss(prediction: Tensor, target: Tensor) -> Tensor:
 # SelfGait has no classifier, so its architecture is the same for every dataset (the release
 # trains CASIA-B and OU-MVLP with one config).
 @register("selfgait", variants={ANY_DATASET: {}})
-@register("selfgait-tiny", variants={ANY_DATASET: {"channels": (8, 16, 32), "embed_dim": 32, "hidden_dim": 64}})
+@register(
+    "selfgait-tiny",
+    variants={ANY_DATASET: {"channels": (8, 16, 32), "embed_dim": 32, "hidden_dim": 64}},
+)
 class SelfGait(nn.Module):
     """SelfGait: HPM + MTB spatio-temporal backbone with BYOL projection / predictor heads.
 

@@ -43,8 +43,9 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def model_complexity(model: nn.Module, frames: int = 30, height: int = 64,
-                     width: int = 44) -> dict[str, Any]:
+def model_complexity(
+    model: nn.Module, frames: int = 30, height: int = 64, width: int = 44
+) -> dict[str, Any]:
     """Parameters and fvcore FLOPs of `model` for one [1, frames, height, width] input."""
     with warnings.catch_warnings():  # fvcore scripts helpers with torch.jit at import
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -55,8 +56,9 @@ def model_complexity(model: nn.Module, frames: int = 30, height: int = 64,
     # Count the published architecture's dense operators: run-time shortcuts that depend on
     # the input (HSTL's nonzero-column convolutions; `literal` flags) are switched off, or an
     # all-zero trace input would count nothing.
-    shortcuts = {m: m.literal for m in model.modules()
-                 if isinstance(getattr(m, "literal", None), bool)}
+    shortcuts = {
+        m: m.literal for m in model.modules() if isinstance(getattr(m, "literal", None), bool)
+    }
     for m in shortcuts:
         m.literal = True
     shape = [1, frames, height, width]
@@ -111,6 +113,13 @@ def model_table() -> list[dict[str, Any]]:
         dataset = "casia-b" if "casia-b" in datasets else datasets[0]
         with torch.device("meta"):
             model = create(name, dataset=dataset if dataset != "*" else "casia-b")
-        rows.append({"model": name, "datasets": datasets, "published": entry.published,
-                     "params_dataset": dataset, "params": count_params(model)})
+        rows.append(
+            {
+                "model": name,
+                "datasets": datasets,
+                "published": entry.published,
+                "params_dataset": dataset,
+                "params": count_params(model),
+            }
+        )
     return rows

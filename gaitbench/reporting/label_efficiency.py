@@ -17,7 +17,9 @@ from typing import Any
 from gaitbench.errors import GaitbenchError
 
 SCHEMA = "gaitbench-label-efficiency/1"
-STAGE_FILE = "selfgait.json"  # the name `gaitbench.training.selfsup` writes (reporting imports no training)
+STAGE_FILE = (
+    "selfgait.json"  # the name `gaitbench.training.selfsup` writes (reporting imports no training)
+)
 CONDITIONS = ("NM", "BG", "CL")
 
 
@@ -36,29 +38,37 @@ def collect(runs: list[str | os.PathLike]) -> dict[str, Any]:
     for run in map(Path, runs):
         stage_path = run / STAGE_FILE
         if not stage_path.is_file():
-            raise GaitbenchError(f"{stage_path} not found: pass folders of `gaitbench train selfgait --stage finetune` runs")
+            raise GaitbenchError(
+                f"{stage_path} not found: pass folders of `gaitbench train selfgait --stage finetune` runs"
+            )
         stage = json.loads(stage_path.read_text())
         if stage.get("stage") != "finetune":
-            raise GaitbenchError(f"{run} is a SelfGait {stage.get('stage')} run: pass fine-tuning runs (they have labels)")
+            raise GaitbenchError(
+                f"{run} is a SelfGait {stage.get('stage')} run: pass fine-tuning runs (they have labels)"
+            )
         results = json.loads(_results_file(run).read_text())
         rank1 = {c: float(m["rank1"]) for c, m in results["metrics"].items() if "rank1" in m}
-        rows.append({
-            "run": str(run),
-            "labels": float(stage["labels"]),
-            "labelled_subjects": len(stage["labelled_subjects"]),
-            "train_subjects": int(stage["train_subjects"]),
-            "pretrained": stage.get("init") is not None,
-            "init": stage.get("init"),
-            "iteration": results.get("iteration"),
-            "model": results.get("model"),
-            "protocol": results["protocol"],
-            "rank1": rank1,
-        })
+        rows.append(
+            {
+                "run": str(run),
+                "labels": float(stage["labels"]),
+                "labelled_subjects": len(stage["labelled_subjects"]),
+                "train_subjects": int(stage["train_subjects"]),
+                "pretrained": stage.get("init") is not None,
+                "init": stage.get("init"),
+                "iteration": results.get("iteration"),
+                "model": results.get("model"),
+                "protocol": results["protocol"],
+                "rank1": rank1,
+            }
+        )
     if not rows:
         raise GaitbenchError("no runs given: pass the fine-tuning run folders to compare")
     protocols = sorted({r["protocol"] for r in rows})
     if len(protocols) > 1:
-        raise GaitbenchError(f"runs mix protocols {protocols}: compare runs of one dataset at a time")
+        raise GaitbenchError(
+            f"runs mix protocols {protocols}: compare runs of one dataset at a time"
+        )
     rows.sort(key=lambda r: (r["pretrained"], r["labels"], r["run"]))
     return {"schema": SCHEMA, "protocol": protocols[0], "runs": rows}
 
@@ -95,24 +105,35 @@ def table(data: dict[str, Any], fmt: str = "markdown") -> str:
             s = scratch["rank1"].get(c) if scratch else None
             p = pre["rank1"].get(c) if pre else None
             gain = p - s if s is not None and p is not None else None
-            cells += ["-" if v is None else (f"{v:+.1f}" if k == 2 else f"{v:.1f}")
-                      for k, v in enumerate((s, p, gain))]
+            cells += [
+                "-" if v is None else (f"{v:+.1f}" if k == 2 else f"{v:.1f}")
+                for k, v in enumerate((s, p, gain))
+            ]
         body.append(cells)
     if fmt == "csv":
         return "\n".join(",".join(row) for row in [header, *body]) + "\n"
     if fmt == "latex":
-        lines = [r"\begin{tabular}{" + "l" * 2 + "r" * (len(header) - 2) + "}", r"\toprule",
-                 " & ".join(header) + r" \\", r"\midrule"]
+        lines = [
+            r"\begin{tabular}{" + "l" * 2 + "r" * (len(header) - 2) + "}",
+            r"\toprule",
+            " & ".join(header) + r" \\",
+            r"\midrule",
+        ]
         lines += [" & ".join(row) + r" \\" for row in body]
         return "\n".join([*lines, r"\bottomrule", r"\end{tabular}"]) + "\n"
     if fmt != "markdown":
         raise GaitbenchError(f"unknown table format {fmt!r}: markdown, csv or latex")
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines) + "\n"
 
 
-def plot(data: dict[str, Any], out_dir: str | os.PathLike, stem: str = "label_efficiency") -> list[Path]:
+def plot(
+    data: dict[str, Any], out_dir: str | os.PathLike, stem: str = "label_efficiency"
+) -> list[Path]:
     """Rank-1 (%) against the labelled fraction: one colour per condition, solid = pre-trained,
     dashed = from scratch. PNG and PDF."""
     import matplotlib
@@ -126,11 +147,20 @@ def plot(data: dict[str, Any], out_dir: str | os.PathLike, stem: str = "label_ef
     colours = dict(zip(CONDITIONS, ("tab:blue", "tab:orange", "tab:green"), strict=True))
     for cond in _conditions(data):
         for pretrained, style, word in ((True, "-", "pre-trained"), (False, "--", "scratch")):
-            rows = sorted((r for r in data["runs"] if r["pretrained"] == pretrained and cond in r["rank1"]),
-                          key=lambda r: r["labels"])
+            rows = sorted(
+                (r for r in data["runs"] if r["pretrained"] == pretrained and cond in r["rank1"]),
+                key=lambda r: r["labels"],
+            )
             if rows:
-                ax.plot([r["labels"] for r in rows], [r["rank1"][cond] for r in rows], style, marker="o",
-                        ms=4, color=colours.get(cond), label=f"{cond} {word}")
+                ax.plot(
+                    [r["labels"] for r in rows],
+                    [r["rank1"][cond] for r in rows],
+                    style,
+                    marker="o",
+                    ms=4,
+                    color=colours.get(cond),
+                    label=f"{cond} {word}",
+                )
     fractions = sorted({r["labels"] for r in data["runs"]})
     ax.set_xscale("log")
     ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
@@ -154,8 +184,9 @@ def plot(data: dict[str, Any], out_dir: str | os.PathLike, stem: str = "label_ef
     return paths
 
 
-def label_efficiency_report(runs: list[str | os.PathLike], fmt: str = "markdown",
-                            out_dir: str | os.PathLike | None = None) -> tuple[str, list[Path]]:
+def label_efficiency_report(
+    runs: list[str | os.PathLike], fmt: str = "markdown", out_dir: str | os.PathLike | None = None
+) -> tuple[str, list[Path]]:
     """Table text, and (with ``out_dir``) the collected JSON and the plot written there."""
     data = collect(runs)
     text = table(data, fmt)

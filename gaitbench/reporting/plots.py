@@ -27,33 +27,54 @@ def _save(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
-def plot_per_view(results: list[dict], out_dir: Path, published: dict | None = None,
-                  protocol: str = "casia-b") -> list[Path]:
+def plot_per_view(
+    results: list[dict], out_dir: Path, published: dict | None = None, protocol: str = "casia-b"
+) -> list[Path]:
     """Rank-1 per probe view: one panel per condition, one line per model (published dashed)."""
     ours = [(lab, r) for lab, r in zip(_labels(results), results) if r["protocol"] == protocol]
     if not ours:
         return []
     conds = list(dict.fromkeys(c for _, r in ours for c in r["metrics"]))
-    fig, axes = plt.subplots(1, len(conds), figsize=(4.2 * len(conds), 3.4), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(conds), figsize=(4.2 * len(conds), 3.4), squeeze=False, sharey=True
+    )
     for ax, cond in zip(axes[0], conds):
         for lab, r in ours:
             per = r["metrics"].get(cond, {}).get("rank1_per_view")
             if per:
                 xs = [float(v) for v in per]
-                ax.plot(xs, [math.nan if y is None else y for y in per.values()], marker="o", ms=3, label=lab)
+                ax.plot(
+                    xs,
+                    [math.nan if y is None else y for y in per.values()],
+                    marker="o",
+                    ms=3,
+                    label=lab,
+                )
         for p in (published or {}).get("results", []):
             pv = p.get("per_view") or {}
             if p["dataset"] == protocol and cond in pv:
-                ax.plot([float(v) for v in pv["views"]], pv[cond], ls="--", marker="x", ms=3,
-                        label=f"{p['model']} (published)")
+                ax.plot(
+                    [float(v) for v in pv["views"]],
+                    pv[cond],
+                    ls="--",
+                    marker="x",
+                    ms=3,
+                    label=f"{p['model']} (published)",
+                )
         ax.set_title(f"{DATASET_NAMES[protocol]} {cond}")
         ax.set_xlabel("probe view (degrees)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("rank-1 (%), identical views excluded")
     # One legend under the panels: inside a panel it hides the lowest views' points.
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="upper center", ncol=min(len(labels), 4),
-               bbox_to_anchor=(0.5, 0.0))
+    fig.legend(
+        handles,
+        labels,
+        fontsize=7,
+        loc="upper center",
+        ncol=min(len(labels), 4),
+        bbox_to_anchor=(0.5, 0.0),
+    )
     return _save(fig, out_dir, f"rank1_per_view_{protocol}")
 
 
@@ -66,7 +87,9 @@ def _headline(protocol: str, metrics: dict) -> float | None:
     return metrics.get("rank1")
 
 
-def plot_accuracy_vs_flops(results: list[dict], out_dir: Path, published: dict | None = None) -> list[Path]:
+def plot_accuracy_vs_flops(
+    results: list[dict], out_dir: Path, published: dict | None = None
+) -> list[Path]:
     """Accuracy against GFLOPs per dataset; marker area proportional to parameters."""
     protocols = list(dict.fromkeys(r["protocol"] for r in results))
     fig, axes = plt.subplots(1, len(protocols), figsize=(4.6 * len(protocols), 3.6), squeeze=False)
@@ -77,19 +100,31 @@ def plot_accuracy_vs_flops(results: list[dict], out_dir: Path, published: dict |
             if acc is None or not r.get("flops"):
                 continue
             ax.scatter(r["flops"] / 1e9, acc, s=_area(r.get("params")), alpha=0.7)
-            ax.annotate(lab, (r["flops"] / 1e9, acc), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            ax.annotate(
+                lab, (r["flops"] / 1e9, acc), fontsize=7, xytext=(4, 4), textcoords="offset points"
+            )
         for p in (published or {}).get("results", []):
             c = comp.get(p["model"])
             acc = _headline(proto, p["metrics"]) if p["dataset"] == proto else None
             if c is None or acc is None:
                 continue
-            ax.scatter(c["flops"] / 1e9, acc, s=_area(c["params"]), facecolors="none", edgecolors="grey")
-            ax.annotate(f"{p['model']} (pub.)", (c["flops"] / 1e9, acc), fontsize=7, color="grey",
-                        xytext=(4, -8), textcoords="offset points")
+            ax.scatter(
+                c["flops"] / 1e9, acc, s=_area(c["params"]), facecolors="none", edgecolors="grey"
+            )
+            ax.annotate(
+                f"{p['model']} (pub.)",
+                (c["flops"] / 1e9, acc),
+                fontsize=7,
+                color="grey",
+                xytext=(4, -8),
+                textcoords="offset points",
+            )
         ax.margins(x=0.15, y=0.1)  # room for the labels of the outermost points
         ax.set_xlabel("GFLOPs (fvcore, 30 x 64 x 44, 1 MAC = 1 FLOP)")
         ax.set_ylabel("mean rank-1 (%)" if proto == "casia-b" else "rank-1 (%)")
-        ax.set_title(f"{DATASET_NAMES.get(proto, proto)}: accuracy vs compute (marker area = params)")
+        ax.set_title(
+            f"{DATASET_NAMES.get(proto, proto)}: accuracy vs compute (marker area = params)"
+        )
         ax.title.set_fontsize(9)
         ax.grid(alpha=0.3)
     return _save(fig, out_dir, "accuracy_vs_gflops")

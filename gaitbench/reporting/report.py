@@ -40,21 +40,38 @@ def build_report(
     pub = tables.load_published() if published else None
     protocols = list(dict.fromkeys(r["protocol"] for r in results))
     summary = tables.summary_frame(results, pub)
-    per_view = {p: tables.per_view_frame(results, pub, p) for p in ("casia-b", "oumvlp") if p in protocols}
+    per_view = {
+        p: tables.per_view_frame(results, pub, p) for p in ("casia-b", "oumvlp") if p in protocols
+    }
     blocks = []
     if fmt == "csv":
         blocks.append(tables.to_csv(summary))
         for p, df in per_view.items():
             blocks.append(f"# {tables.DATASET_NAMES[p]} per view\n" + tables.to_csv(df))
     elif fmt == "latex":
-        blocks.append(tables.to_latex(summary, tables.summary_caption(protocols), "tab:gaitbench-summary"))
+        blocks.append(
+            tables.to_latex(summary, tables.summary_caption(protocols), "tab:gaitbench-summary")
+        )
         for p, df in per_view.items():
-            blocks.append(tables.to_latex(df, tables.per_view_caption(p), f"tab:gaitbench-{p}-views"))
+            blocks.append(
+                tables.to_latex(df, tables.per_view_caption(p), f"tab:gaitbench-{p}-views")
+            )
     else:
-        blocks.append("## Summary\n\n" + tables.to_markdown(summary) + "\n" + _plain(tables.summary_caption(protocols)) + "\n")
+        blocks.append(
+            "## Summary\n\n"
+            + tables.to_markdown(summary)
+            + "\n"
+            + _plain(tables.summary_caption(protocols))
+            + "\n"
+        )
         for p, df in per_view.items():
-            blocks.append(f"## {tables.DATASET_NAMES[p]} per probe view\n\n" + tables.to_markdown(df)
-                          + "\n" + _plain(tables.per_view_caption(p)) + "\n")
+            blocks.append(
+                f"## {tables.DATASET_NAMES[p]} per probe view\n\n"
+                + tables.to_markdown(df)
+                + "\n"
+                + _plain(tables.per_view_caption(p))
+                + "\n"
+            )
     plot_paths: list[Path] = []
     if plots_dir is not None:
         from gaitbench.reporting import plots
@@ -83,5 +100,7 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 def latex_document(table_tex: str) -> str:
     """A minimal standalone document around the tables (what the compile check builds)."""
-    return ("\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage[margin=1.5cm,landscape]{geometry}\n"
-            "\\begin{document}\n" + table_tex + "\\end{document}\n")
+    return (
+        "\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage[margin=1.5cm,landscape]{geometry}\n"
+        "\\begin{document}\n" + table_tex + "\\end{document}\n"
+    )

@@ -46,7 +46,9 @@ def collect_results(paths: list[str | os.PathLike] | None = None) -> list[dict]:
         elif p.is_file():
             files.append(p)
         else:
-            raise GaitbenchError(f"{p} does not exist: pass results JSON files or folders holding them")
+            raise GaitbenchError(
+                f"{p} does not exist: pass results JSON files or folders holding them"
+            )
     if not files:
         raise GaitbenchError(
             f"no results JSON under {', '.join(map(str, paths))}: run `gaitbench evaluate` first"
@@ -106,7 +108,9 @@ def summary_frame(results: list[dict], published: dict | None = None) -> pd.Data
         for p in published.get("results", []):
             if p["dataset"] not in datasets:
                 continue  # only datasets we have results for
-            row = rows.setdefault((p["model"], "published"), {"model": p["model"], "origin": "published"})
+            row = rows.setdefault(
+                (p["model"], "published"), {"model": p["model"], "origin": "published"}
+            )
             comp = (published.get("complexity") or {}).get(p["model"])
             if comp:
                 row["params (M)"] = comp["params"] / 1e6
@@ -133,7 +137,9 @@ def per_view_frame(
         for cond, m in r["metrics"].items():
             per = m.get("rank1_per_view", {})
             views = views or list(per)
-            rows.append({"model": label, "origin": "ours", "condition": cond, **per, "mean": m.get("rank1")})
+            rows.append(
+                {"model": label, "origin": "ours", "condition": cond, **per, "mean": m.get("rank1")}
+            )
     if not rows:
         return pd.DataFrame()
     if published:
@@ -150,7 +156,11 @@ def per_view_frame(
     order = {c: i for i, c in enumerate(["NM", "BG", "CL"])}
     df["_o"] = df["condition"].map(order).fillna(9)
     df["_s"] = (df["origin"] == "published").astype(int)
-    return df.sort_values(["_o", "_s"], kind="stable").drop(columns=["_o", "_s"]).reset_index(drop=True)
+    return (
+        df.sort_values(["_o", "_s"], kind="stable")
+        .drop(columns=["_o", "_s"])
+        .reset_index(drop=True)
+    )
 
 
 def _cell(v, digits: int = 1) -> str:
@@ -162,14 +172,20 @@ def _cell(v, digits: int = 1) -> str:
 
 
 def _metric_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c not in ("model", "origin", "condition", "params (M)", "GFLOPs")]
+    return [
+        c for c in df.columns if c not in ("model", "origin", "condition", "params (M)", "GFLOPs")
+    ]
 
 
 def to_markdown(df: pd.DataFrame, digits: int = 1) -> str:
     """GitHub markdown table; the best value of each metric column (per condition) in bold."""
     best = _best_cells(df)
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "|".join(
-        "---" if c in ("model", "origin", "condition") else "---:" for c in df.columns) + "|"]
+    lines = [
+        "| " + " | ".join(df.columns) + " |",
+        "|"
+        + "|".join("---" if c in ("model", "origin", "condition") else "---:" for c in df.columns)
+        + "|",
+    ]
     for i, row in df.iterrows():
         cells = []
         for c in df.columns:
@@ -197,8 +213,18 @@ def _best_cells(df: pd.DataFrame) -> set[tuple[int, str]]:
     return best
 
 
-_TEX = {"\\": "\\textbackslash{}", "&": "\\&", "%": "\\%", "_": "\\_", "#": "\\#", "$": "\\$",
-        "{": "\\{", "}": "\\}", "~": "\\textasciitilde{}", "^": "\\^{}"}
+_TEX = {
+    "\\": "\\textbackslash{}",
+    "&": "\\&",
+    "%": "\\%",
+    "_": "\\_",
+    "#": "\\#",
+    "$": "\\$",
+    "{": "\\{",
+    "}": "\\}",
+    "~": "\\textasciitilde{}",
+    "^": "\\^{}",
+}
 
 
 def _tex(s: str) -> str:

@@ -1,8 +1,8 @@
 """Training: recipes (`config`), losses, the trainer, checkpoints, hooks and torchrun support.
 
-    >>> from gaitbench.training import load_recipe, find_recipe, train
-    >>> recipe = load_recipe(find_recipe("hstl", "casia-b"), ["train.iterations=100"])
-    >>> result = train(recipe, "data/casia-b-64.h5", "runs/hstl")
+>>> from gaitbench.training import load_recipe, find_recipe, train
+>>> recipe = load_recipe(find_recipe("hstl", "casia-b"), ["train.iterations=100"])
+>>> result = train(recipe, "data/casia-b-64.h5", "runs/hstl")
 """
 
 from gaitbench.training.checkpoint import find_resume, load_checkpoint, save_checkpoint

@@ -200,7 +200,10 @@ def validate(recipe: Recipe) -> Recipe:
     """Reject values no run could use; returns the recipe unchanged."""
     d, t = recipe.data, recipe.train
     checks = [
-        (d.ids_per_batch >= 2, "data.ids_per_batch must be >= 2 (the triplet loss needs negatives)"),
+        (
+            d.ids_per_batch >= 2,
+            "data.ids_per_batch must be >= 2 (the triplet loss needs negatives)",
+        ),
         (d.seqs_per_id >= 1, "data.seqs_per_id must be >= 1"),
         (d.frames >= 1, "data.frames must be >= 1"),
         (d.frames_skip >= 0, "data.frames_skip must be >= 0"),
@@ -238,7 +241,9 @@ def validate(recipe: Recipe) -> Recipe:
 def recipe_from_dict(data: dict[str, Any]) -> Recipe:
     """Build and validate a `Recipe` from plain data; unknown keys raise `GaitbenchError`."""
     if not isinstance(data, dict):
-        raise GaitbenchError("a recipe must be a YAML mapping with model, data, optimizer, ... keys")
+        raise GaitbenchError(
+            "a recipe must be a YAML mapping with model, data, optimizer, ... keys"
+        )
     return validate(_build(Recipe, data))
 
 
@@ -266,7 +271,9 @@ def apply_overrides(recipe: Recipe, overrides: list[str] | tuple[str, ...]) -> R
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise GaitbenchError(f"--set {item!r}: write it as section.key=value, e.g. optimizer.lr=3e-4")
+            raise GaitbenchError(
+                f"--set {item!r}: write it as section.key=value, e.g. optimizer.lr=3e-4"
+            )
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
@@ -275,7 +282,9 @@ def apply_overrides(recipe: Recipe, overrides: list[str] | tuple[str, ...]) -> R
         parts = key.split(".")
         for depth, part in enumerate(parts[:-1]):
             if not isinstance(node, dict) or part not in node or not isinstance(node[part], dict):
-                raise GaitbenchError(f"--set {item!r}: unknown recipe key {'.'.join(parts[: depth + 1])!r}")
+                raise GaitbenchError(
+                    f"--set {item!r}: unknown recipe key {'.'.join(parts[: depth + 1])!r}"
+                )
             node = node[part]
         leaf = parts[-1]
         # model.args is a free mapping of constructor overrides; everything else must exist.

@@ -132,7 +132,9 @@ class GaitLoss(torch.nn.Module):
             terms["mean_distance"] = trip.mean_distance
         if self.ce_weight > 0:
             if logits is None:
-                raise ValueError("the recipe has a cross-entropy term but the model returns no logits")
+                raise ValueError(
+                    "the recipe has a cross-entropy term but the model returns no logits"
+                )
             ce = cross_entropy_loss(logits, labels, self.ce_scale, self.label_smoothing)
             total = total + self.ce_weight * ce.loss
             terms["ce"] = ce.loss.detach()

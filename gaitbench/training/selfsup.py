@@ -20,8 +20,8 @@ from __future__ import annotations
 import functools
 import json
 import os
-from contextlib import nullcontext
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -67,11 +67,22 @@ class UnlabelledClips(Dataset):
     ``(seed, iteration)`` alone (exact resume, any number of workers), as in `TrainClips`.
     """
 
-    def __init__(self, store_path: str | Path, rows: Sequence[int], *, batch_size: int,
-                 frames: int = 30, augment: Sequence[tuple[str, float]] = PRETRAIN_AUGMENT,
-                 seed: int = 0, in_memory: bool = False, store: Any = None) -> None:
+    def __init__(
+        self,
+        store_path: str | Path,
+        rows: Sequence[int],
+        *,
+        batch_size: int,
+        frames: int = 30,
+        augment: Sequence[tuple[str, float]] = PRETRAIN_AUGMENT,
+        seed: int = 0,
+        in_memory: bool = False,
+        store: Any = None,
+    ) -> None:
         if len(rows) == 0:
-            raise GaitbenchError(f"pre-training pool of {store_path} is empty: check --data and the partition")
+            raise GaitbenchError(
+                f"pre-training pool of {store_path} is empty: check --data and the partition"
+            )
         self.store_path = Path(store_path)
         self.rows = np.asarray(rows, dtype=np.int64)
         self.batch_size, self.frames, self.seed = batch_size, frames, seed
@@ -94,7 +105,9 @@ class UnlabelledClips(Dataset):
     def __getitem__(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
         store = self._open()
         rng = np.random.default_rng([self.seed, iteration])
-        chosen = rng.choice(self.rows, size=self.batch_size, replace=len(self.rows) < self.batch_size)
+        chosen = rng.choice(
+            self.rows, size=self.batch_size, replace=len(self.rows) < self.batch_size
+        )
         views_a, views_b = [], []
         for j, row in enumerate(chosen):
             rng_j = np.random.default_rng([self.seed, iteration, j])
@@ -112,7 +125,9 @@ class UnlabelledClips(Dataset):
 # -- the pretext step and the momentum update ----------------------------------------------------
 
 
-def pretext_loss(model: SelfGait, view_a: Tensor, view_b: Tensor, pretext: str = "two-view") -> Tensor:
+def pretext_loss(
+    model: SelfGait, view_a: Tensor, view_b: Tensor, pretext: str = "two-view"
+) -> Tensor:
     """Symmetrised BYOL loss between two augmented copies of the same clips: [n, s, H, W] x2 -> [].
 
     ``two-view``: online(a) vs target(b) and online(b) vs target(a).
@@ -122,7 +137,9 @@ def pretext_loss(model: SelfGait, view_a: Tensor, view_b: Tensor, pretext: str =
         pairs = [(view_a, view_b), (view_b, view_a)]
     elif pretext == "next-frame":
         if view_a.shape[1] < 2:
-            raise GaitbenchError("pretext next-frame needs clips of at least 2 frames: raise --frames")
+            raise GaitbenchError(
+                "pretext next-frame needs clips of at least 2 frames: raise --frames"
+            )
         pairs = [(view_a[:, :-1], view_b[:, -1:]), (view_b[:, :-1], view_a[:, -1:])]
     else:
         raise GaitbenchError(f"unknown pretext {pretext!r}: choose one of {', '.join(PRETEXTS)}")
@@ -138,7 +155,11 @@ def ema_update(model: SelfGait, momentum: float = MOMENTUM) -> None:
     (batch-norm running statistics); integer buffers (batch counters) are copied.
     """
     target = model.target
-    pairs = [(target.encoder, model.encoder), (target.fcs, model.fcs), (target.projector, model.projector)]
+    pairs = [
+        (target.encoder, model.encoder),
+        (target.fcs, model.fcs),
+        (target.projector, model.projector),
+    ]
     for tgt, onl in pairs:
         for t, o in zip(tgt.parameters(), onl.parameters(), strict=True):
             t.lerp_(o, 1 - momentum)
@@ -159,7 +180,9 @@ def labelled_subjects(train_subjects: Sequence[str], fraction: float, seed: int 
     subjects = sorted(train_subjects)
     k = max(2, round(fraction * len(subjects)))  # a triplet needs two identities
     if k > len(subjects):
-        raise GaitbenchError(f"--labels {fraction} leaves fewer than 2 of {len(subjects)} training subjects")
+        raise GaitbenchError(
+            f"--labels {fraction} leaves fewer than 2 of {len(subjects)} training subjects"
+        )
     chosen = np.random.default_rng(seed).choice(len(subjects), size=k, replace=False)
     return sorted(subjects[i] for i in chosen)
 
@@ -171,20 +194,26 @@ def load_pretrained(model: SelfGait, checkpoint: dict) -> list[str]:
     """
     name = checkpoint.get("model_name", "?")
     if not str(name).startswith("selfgait"):
-        raise GaitbenchError(f"--init checkpoint holds model {name!r}, not selfgait: pass a selfgait pretrain run")
+        raise GaitbenchError(
+            f"--init checkpoint holds model {name!r}, not selfgait: pass a selfgait pretrain run"
+        )
     state = checkpoint["model"]
     own = model.state_dict()
     bad = [k for k in own if k not in state or state[k].shape != own[k].shape]
     if bad or len(state) != len(own):
-        raise GaitbenchError(f"--init checkpoint ({name}) does not fit this selfgait variant "
-                             f"({len(bad)} mismatched tensors, e.g. {bad[:1]}): use the same variant")
+        raise GaitbenchError(
+            f"--init checkpoint ({name}) does not fit this selfgait variant "
+            f"({len(bad)} mismatched tensors, e.g. {bad[:1]}): use the same variant"
+        )
     model.load_state_dict(state, strict=True)
     return list(state)
 
 
 # -- the two stages, as runs -----------------------------------------------------------------------
 
-STAGE_FILE = "selfgait.json"  # RUN/selfgait.json: stage, pretext, init run, labelled fraction and subjects
+STAGE_FILE = (
+    "selfgait.json"  # RUN/selfgait.json: stage, pretext, init run, labelled fraction and subjects
+)
 
 
 def _write_stage(run_dir: Path, record: dict[str, Any]) -> None:
@@ -205,7 +234,9 @@ def read_stage(run_dir: str | Path) -> dict[str, Any]:
 
 def _selfgait(model: nn.Module) -> SelfGait:
     if not isinstance(model, SelfGait):
-        raise GaitbenchError(f"--stage needs a selfgait model, got {getattr(model, 'gaitbench_name', model)!r}")
+        raise GaitbenchError(
+            f"--stage needs a selfgait model, got {getattr(model, 'gaitbench_name', model)!r}"
+        )
     return model
 
 
@@ -214,7 +245,9 @@ def _last_checkpoint(run: str | Path) -> dict[str, Any]:
 
     path = checkpoint_dir(Path(run)) / "last.pt"
     if not path.is_file():
-        raise GaitbenchError(f"--init {run}: no checkpoints/last.pt there; pass a finished pretrain run folder")
+        raise GaitbenchError(
+            f"--init {run}: no checkpoints/last.pt there; pass a finished pretrain run folder"
+        )
     return load_checkpoint(path)
 
 
@@ -229,8 +262,11 @@ class PretrainTrainer(Trainer):
         """Pretext loss on two uint8 views [n, s, H, W], backward, optimiser step, then the EMA."""
         a = view_a.to(self.device, non_blocking=True).float().div_(255.0)
         b = view_b.to(self.device, non_blocking=True).float().div_(255.0)
-        autocast = (torch.autocast(self.device.type, dtype=self.amp_dtype)
-                    if self.amp_dtype is not None else nullcontext())
+        autocast = (
+            torch.autocast(self.device.type, dtype=self.amp_dtype)
+            if self.amp_dtype is not None
+            else nullcontext()
+        )
         with autocast:
             loss = pretext_loss(self.bare_model, a, b, self.pretext)
         self.optimizer.zero_grad(set_to_none=True)
@@ -242,10 +278,18 @@ class PretrainTrainer(Trainer):
         return {"loss": loss.detach()}
 
 
-def pretrain(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, pretext: str = "two-view",
-             momentum: float = MOMENTUM, device: str = "cpu", resume: bool = False,
-             progress: Callable[[int, dict | None], None] | None = None,
-             tensorboard: bool = False) -> TrainResult:
+def pretrain(
+    recipe: Recipe,
+    store_path: str | Path,
+    run_dir: str | Path,
+    *,
+    pretext: str = "two-view",
+    momentum: float = MOMENTUM,
+    device: str = "cpu",
+    resume: bool = False,
+    progress: Callable[[int, dict | None], None] | None = None,
+    tensorboard: bool = False,
+) -> TrainResult:
     """SelfGait pre-training on the training split's sequences, without their labels.
 
     The partition decides which sequences form the unlabelled pool (test subjects stay out);
@@ -265,19 +309,35 @@ def pretrain(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, pre
     dist = D.init_from_env(device)
     try:
         if dist.enabled:
-            raise GaitbenchError("selfgait pre-training runs in one process: launch it without torchrun")
+            raise GaitbenchError(
+                "selfgait pre-training runs in one process: launch it without torchrun"
+            )
         dev = D.device_for(device, dist)
         store = Store(store_path, in_memory=recipe.data.in_memory)
-        partition = resolve_partition(recipe.data.partition, recipe.dataset, store.subjects(),
-                                      getattr(store, "partition", None))
+        partition = resolve_partition(
+            recipe.data.partition,
+            recipe.dataset,
+            store.subjects(),
+            getattr(store, "partition", None),
+        )
         rows, _, _ = training_split(store, partition)  # the pool; its labels are dropped here
         point = ckpt_io.find_resume(run_dir) if resume else None
         if not resume and ckpt_io.list_checkpoints(run_dir):
-            raise GaitbenchError(f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder")
+            raise GaitbenchError(
+                f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
+            )
         run_dir.mkdir(parents=True, exist_ok=True)
         save_recipe(recipe, run_dir / "config.yaml")
-        _write_stage(run_dir, {"stage": "pretrain", "pretext": pretext, "momentum": momentum,
-                               "labels": 0.0, "pool_sequences": len(rows)})
+        _write_stage(
+            run_dir,
+            {
+                "stage": "pretrain",
+                "pretext": pretext,
+                "momentum": momentum,
+                "labels": 0.0,
+                "pool_sequences": len(rows),
+            },
+        )
 
         seed = recipe.train.seed
         torch.manual_seed(seed)
@@ -285,8 +345,9 @@ def pretrain(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, pre
         model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args)).to(dev)
         model.train()
         optimizer = _build_optimizer(recipe, model)  # online branch and heads; target is frozen
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, recipe.scheduler.milestones,
-                                                         recipe.scheduler.gamma)
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, recipe.scheduler.milestones, recipe.scheduler.gamma
+        )
         amp_dtype = _amp_dtype(recipe, dev)
         scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
         start = 0
@@ -300,32 +361,70 @@ def pretrain(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, pre
             start = int(state["iteration"])
 
         d = recipe.data
-        dataset = UnlabelledClips(store_path, rows, batch_size=d.ids_per_batch * d.seqs_per_id,
-                                  frames=d.frames, seed=seed, in_memory=d.in_memory,
-                                  store=store if d.workers == 0 else None)
-        loader = iteration_loader(dataset, start, recipe.train.iterations, d.workers,
-                                  pin_memory=dev.type == "cuda")
-        hooks: list[Hook] = [MetricsHook(run_dir / "metrics.jsonl", progress),
-                             CheckpointHook(recipe.train.save_every, recipe.train.keep_last)]
+        dataset = UnlabelledClips(
+            store_path,
+            rows,
+            batch_size=d.ids_per_batch * d.seqs_per_id,
+            frames=d.frames,
+            seed=seed,
+            in_memory=d.in_memory,
+            store=store if d.workers == 0 else None,
+        )
+        loader = iteration_loader(
+            dataset, start, recipe.train.iterations, d.workers, pin_memory=dev.type == "cuda"
+        )
+        hooks: list[Hook] = [
+            MetricsHook(run_dir / "metrics.jsonl", progress),
+            CheckpointHook(recipe.train.save_every, recipe.train.keep_last),
+        ]
         if tensorboard:
             hooks.append(TensorBoardHook(run_dir / "tensorboard"))
-        trainer = PretrainTrainer(model, None, optimizer, scheduler, scaler, recipe, run_dir, dist, dev,
-                                  amp_dtype, hooks, start, dataset.state_dict(),
-                                  pretext=pretext, momentum=momentum)
+        trainer = PretrainTrainer(
+            model,
+            None,
+            optimizer,
+            scheduler,
+            scaler,
+            recipe,
+            run_dir,
+            dist,
+            dev,
+            amp_dtype,
+            hooks,
+            start,
+            dataset.state_dict(),
+            pretext=pretext,
+            momentum=momentum,
+        )
         if point is not None:
             trainer.last_checkpoint, trainer.last_saved = point.path, start
         interrupted = trainer.fit(loader, recipe.train.iterations)
-        return TrainResult(run_dir=run_dir, iteration=trainer.iteration, checkpoint=trainer.last_checkpoint,
-                           interrupted=interrupted, resumed_from=point.path if point else None,
-                           skipped=point.skipped if point else [], logs=trainer.logs)
+        return TrainResult(
+            run_dir=run_dir,
+            iteration=trainer.iteration,
+            checkpoint=trainer.last_checkpoint,
+            interrupted=interrupted,
+            resumed_from=point.path if point else None,
+            skipped=point.skipped if point else [],
+            logs=trainer.logs,
+        )
     finally:
         D.shutdown(dist)
 
 
-def finetune(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, init: str | Path | None = None,
-             labels: float = 1.0, label_seed: int = 0, device: str = "cpu", resume: bool = False,
-             progress: Callable[[int, dict | None], None] | None = None,
-             tensorboard: bool = False) -> TrainResult:
+def finetune(
+    recipe: Recipe,
+    store_path: str | Path,
+    run_dir: str | Path,
+    *,
+    init: str | Path | None = None,
+    labels: float = 1.0,
+    label_seed: int = 0,
+    device: str = "cpu",
+    resume: bool = False,
+    progress: Callable[[int, dict | None], None] | None = None,
+    tensorboard: bool = False,
+) -> TrainResult:
     """Fine-tune SelfGait's backbone with the triplet loss on a seeded fraction of training subjects.
 
     ``init``: a pretrain run folder whose ``last.pt`` initialises every weight (None: from scratch).
@@ -339,19 +438,33 @@ def finetune(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, ini
 
     run_dir = Path(run_dir)
     if not resume and ckpt_io.list_checkpoints(run_dir):
-        raise GaitbenchError(f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder")
+        raise GaitbenchError(
+            f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
+        )
     with Store(store_path) as store:
-        partition = resolve_partition(recipe.data.partition, recipe.dataset, store.subjects(),
-                                      getattr(store, "partition", None))
+        partition = resolve_partition(
+            recipe.data.partition,
+            recipe.dataset,
+            store.subjects(),
+            getattr(store, "partition", None),
+        )
         _, _, train_subjects = training_split(store, partition)
     chosen = labelled_subjects(train_subjects, labels, label_seed)
     if len(chosen) < recipe.data.ids_per_batch:
-        raise GaitbenchError(f"--labels {labels} keeps {len(chosen)} of {len(train_subjects)} training subjects, "
-                             f"fewer than data.ids_per_batch={recipe.data.ids_per_batch}: lower it with --set")
+        raise GaitbenchError(
+            f"--labels {labels} keeps {len(chosen)} of {len(train_subjects)} training subjects, "
+            f"fewer than data.ids_per_batch={recipe.data.ids_per_batch}: lower it with --set"
+        )
 
     model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args))
-    record: dict[str, Any] = {"stage": "finetune", "init": None, "labels": labels, "label_seed": label_seed,
-                              "train_subjects": len(train_subjects), "labelled_subjects": chosen}
+    record: dict[str, Any] = {
+        "stage": "finetune",
+        "init": None,
+        "labels": labels,
+        "label_seed": label_seed,
+        "train_subjects": len(train_subjects),
+        "labelled_subjects": chosen,
+    }
     if init is not None:
         ckpt = _last_checkpoint(init)
         load_pretrained(model, ckpt)
@@ -361,28 +474,54 @@ def finetune(recipe: Recipe, store_path: str | Path, run_dir: str | Path, *, ini
     for head in (model.projector, model.predictor, model.target):
         head.requires_grad_(False)
     _write_stage(run_dir, record)
-    return train(recipe, store_path, run_dir, device=device, resume=resume, progress=progress,
-                 tensorboard=tensorboard, model=model, train_subjects=chosen)
+    return train(
+        recipe,
+        store_path,
+        run_dir,
+        device=device,
+        resume=resume,
+        progress=progress,
+        tensorboard=tensorboard,
+        model=model,
+        train_subjects=chosen,
+    )
 
 
 STAGES = ("pretrain", "finetune")
 # The release's pre-training optimiser (FACTS.md 1.3), applied before the user's --set overrides.
-PRETRAIN_OVERRIDES = ("optimizer.name=sgd", "optimizer.lr=0.03", "optimizer.momentum=0.9",
-                      "optimizer.weight_decay=0.0004")
+PRETRAIN_OVERRIDES = (
+    "optimizer.name=sgd",
+    "optimizer.lr=0.03",
+    "optimizer.momentum=0.9",
+    "optimizer.weight_decay=0.0004",
+)
 
 
-def train_selfgait(model: str, *, stage: str, init: str | Path | None = None, labels: float = 1.0,
-                   label_seed: int = 0, pretext: str = "two-view", momentum: float = MOMENTUM,
-                   overrides: Sequence[str] = (), **options: Any) -> TrainResult:
+def train_selfgait(
+    model: str,
+    *,
+    stage: str,
+    init: str | Path | None = None,
+    labels: float = 1.0,
+    label_seed: int = 0,
+    pretext: str = "two-view",
+    momentum: float = MOMENTUM,
+    overrides: Sequence[str] = (),
+    **options: Any,
+) -> TrainResult:
     """What ``gaitbench train selfgait --stage pretrain|finetune`` does: `train_model` with the stage.
 
     ``options`` are `train_model`'s (dataset, data, recipe, iterations, out, resume, ...).
     """
     if not model.startswith("selfgait"):
-        raise GaitbenchError(f"--stage, --init and --labels are SelfGait options; model {model!r} trains without them")
+        raise GaitbenchError(
+            f"--stage, --init and --labels are SelfGait options; model {model!r} trains without them"
+        )
     if stage == "pretrain":
         if init is not None or labels != 1.0:
-            raise GaitbenchError("--init and --labels belong to --stage finetune: pre-training uses no labels")
+            raise GaitbenchError(
+                "--init and --labels belong to --stage finetune: pre-training uses no labels"
+            )
         runner = functools.partial(pretrain, pretext=pretext, momentum=momentum)
         overrides = [*PRETRAIN_OVERRIDES, *overrides]
     elif stage == "finetune":

@@ -170,9 +170,13 @@ class Trainer:
         if ok:
             return
         if self.dist.is_main:
-            append_jsonl(self.run_dir / "metrics.jsonl", {"iteration": self.iteration, "event": "nan"})
-        kept = f"the last good checkpoint is {self.last_checkpoint}" if self.last_checkpoint else (
-            "no checkpoint was saved before it"
+            append_jsonl(
+                self.run_dir / "metrics.jsonl", {"iteration": self.iteration, "event": "nan"}
+            )
+        kept = (
+            f"the last good checkpoint is {self.last_checkpoint}"
+            if self.last_checkpoint
+            else ("no checkpoint was saved before it")
         )
         raise GaitbenchError(
             f"loss became NaN or infinite by iteration {self.iteration}; stopped, {kept}: "
@@ -319,11 +323,16 @@ def train(
     try:
         store = Store(store_path, in_memory=recipe.data.in_memory)
         partition = resolve_partition(
-            recipe.data.partition, recipe.dataset, store.subjects(), getattr(store, "partition", None)
+            recipe.data.partition,
+            recipe.dataset,
+            store.subjects(),
+            getattr(store, "partition", None),
         )
         if train_subjects is not None:
             keep = set(map(str, train_subjects))
-            partition = dataclasses.replace(partition, train=[s for s in partition.train if s in keep])
+            partition = dataclasses.replace(
+                partition, train=[s for s in partition.train if s in keep]
+            )
         rows, labels, classes = training_split(store, partition)
         if len(classes) < recipe.data.ids_per_batch:
             raise GaitbenchError(
@@ -431,8 +440,19 @@ def train(
             hooks.append(EvalHook(recipe.train.eval_every, evaluate, metrics_path))
 
         trainer = Trainer(
-            model, loss_fn, optimizer, scheduler, scaler, recipe, run_dir, dist, dev, amp_dtype,
-            hooks, start, dataset.sampler.state_dict(),
+            model,
+            loss_fn,
+            optimizer,
+            scheduler,
+            scaler,
+            recipe,
+            run_dir,
+            dist,
+            dev,
+            amp_dtype,
+            hooks,
+            start,
+            dataset.sampler.state_dict(),
         )
         if point is not None:
             trainer.last_checkpoint, trainer.last_saved = point.path, start
@@ -516,5 +536,12 @@ def train_model(
         )
     if on_start is not None:
         on_start(resolved, store, run_dir)
-    return (runner or train)(resolved, store, run_dir, device=device, resume=resume,
-                             progress=progress, tensorboard=tensorboard)
+    return (runner or train)(
+        resolved,
+        store,
+        run_dir,
+        device=device,
+        resume=resume,
+        progress=progress,
+        tensorboard=tensorboard,
+    )

@@ -179,13 +179,32 @@ def plot_training_curves(results: list[dict], out_dir: Path) -> list[Path]:
                     ys.append(v)
     if not series:
         return []
-    keys = sorted(series, key=lambda k: (not k.startswith("loss"), k))[:6]
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.0 * len(keys), 3.2), squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    # The learning signals first; bookkeeping series (speed, data wait) only if room is left.
+    preferred = ("loss", "triplet", "ce", "accuracy", "mean_distance", "active_triplets", "lr")
+    keys = [k for k in preferred if k in series]
+    keys += sorted(k for k in series if k not in preferred and k not in ("it_per_s", "data_wait"))
+    keys = keys[:4]
+    # One colour per run in every panel, whichever series it lacks (GaitSet has no CE or accuracy).
+    colours = {lab: f"C{i % 10}" for i, lab in enumerate(logs)}
+    cols = min(2, len(keys))
+    rows = math.ceil(len(keys) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
+    for ax, key in zip(axes.flat, keys):
         for lab, (xs, ys) in series[key].items():
-            ax.plot(xs, ys, label=lab, lw=1.2)
+            ax.plot(xs, ys, label=lab, lw=1.2, color=colours[lab])
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    for ax in list(axes.flat)[len(keys) :]:
+        ax.set_visible(False)
+    handles = [plt.Line2D([], [], color=c, lw=1.2) for c in colours.values()]
+    fig.legend(
+        handles,
+        list(colours),
+        loc="lower center",
+        ncol=min(4, len(colours)),
+        fontsize=7,
+        frameon=False,
+    )
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return _save(fig, out_dir, "training_curves")

@@ -160,9 +160,15 @@ def resolve_partition(
     test = [s for s in partition.test if s in present]
     for side, ids in (("train", train), ("test", test)):
         if not ids:
+            fix = (
+                "pass --partition ratio:0.6 (first 60 % of sorted subjects train) or a JSON file "
+                "of train/test ids"
+                if spec == "official"
+                else SPEC_HELP
+            )
             raise GaitbenchError(
                 f"{source} leaves the {side} set empty for this store's {len(present)} subjects: "
-                f"{SPEC_HELP}"
+                f"{fix}"
             )
     probe = None
     if partition.probe is not None:

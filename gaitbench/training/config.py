@@ -2,9 +2,9 @@
 
 A recipe is read once, at the edge (the CLI), into a `Recipe`; every library function below it
 takes plain values. An unknown key, a wrong type or a bad value is a `GaitbenchError` that names
-the key, never a silently dropped setting. The published recipes live in ``baselines/`` beside
-the package (or in ``gaitbench/recipes/`` when installed as package data); `find_recipe` locates
-them relative to the package, never the working directory.
+the key, never a silently dropped setting. The published recipes live in ``gaitbench/recipes/``
+(package data, so an installed wheel has them; ``baselines/`` at the top of the source tree links
+there); `find_recipe` locates them relative to the package, never the working directory.
 """
 
 from __future__ import annotations
@@ -304,9 +304,10 @@ def save_recipe(recipe: Recipe, path: Path) -> None:
 
 
 def recipe_dirs() -> list[Path]:
-    """Where published recipes are looked up: package data first, then the source tree."""
+    """Where published recipes are looked up: the package's own copy (``gaitbench/recipes``, which
+    ships in the wheel; ``baselines/`` in the source tree is a link to it)."""
     package = Path(__file__).resolve().parents[1]
-    return [package / "recipes", package.parent / "baselines"]
+    return [package / "recipes"]
 
 
 def list_recipes() -> list[Path]:

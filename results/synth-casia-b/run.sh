@@ -2,7 +2,7 @@
 # The synthetic CASIA-B benchmark: every model family, one CPU budget, the CASIA-B protocol.
 # Usage (from the repository root): bash results/synth-casia-b/run.sh WORKDIR [ITERATIONS]
 # Writes WORKDIR/synth-casia-b.h5 (unless it exists), WORKDIR/runs/<model>/, WORKDIR/times.tsv
-# (wall seconds per command), and copies each results JSON to results/synth-casia-b/<model>.json.
+# (wall seconds per command; a rerun skips the runs and evaluations already done), and copies each results JSON to results/synth-casia-b/<model>.json.
 #
 # The budget, the same for every model: ITERATIONS (default 400) iterations of P x K = 8 x 4
 # clips of the recipe's frame count (30), on the CPU. Everything else is the model's published
@@ -36,7 +36,8 @@ PY
 for m in hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny; do
   [ -f "$W/runs/$m/checkpoints/last.pt" ] || timed "train $m" gaitbench train "$m" -n "$N" "${COMMON[@]}" \
     --set "scheduler.milestones=$(milestones "$m" "$N")" --out "$W/runs/$m"
-  timed "evaluate $m" gaitbench evaluate "$W/runs/$m" --data "$STORE"
+  [ "$W/runs/$m/results-casia-b.json" -nt "$W/runs/$m/checkpoints/last.pt" ] || \
+    timed "evaluate $m" gaitbench evaluate "$W/runs/$m" --data "$STORE"
   cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
 done
 
@@ -47,7 +48,8 @@ H=$((N / 2))
 [ -f "$W/runs/$m/checkpoints/last.pt" ] || timed "finetune $m" gaitbench train "$m" --stage finetune \
   --init "$W/runs/$m-pretrain" -n "$H" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$H")" \
   --out "$W/runs/$m"
-timed "evaluate $m" gaitbench evaluate "$W/runs/$m" --data "$STORE"
+[ "$W/runs/$m/results-casia-b.json" -nt "$W/runs/$m/checkpoints/last.pt" ] || \
+  timed "evaluate $m" gaitbench evaluate "$W/runs/$m" --data "$STORE"
 cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
 
 cd "$HERE"

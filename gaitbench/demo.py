@@ -48,18 +48,21 @@ class DemoPreset:
     iterations: int
     models: tuple[str, ...] = ("hstl-tiny", "gaitset-tiny", "gaitgl-tiny")
     ids_per_batch: int = 8
-    seqs_per_id: int = 4
+    seqs_per_id: int = 2
+    clip_frames: int = 20  # frames per training clip (the recipes' 30 triples a CPU step's cost)
     # Adam recipes (HSTL, GaitGL) use 1e-4 over 80k+ iterations; a short schedule needs more. The
     # SGD recipes (GaitSet, GaitBase: 0.1) keep theirs.
     adam_lr: float = 1e-3
 
 
 PRESETS = {
-    # Measured on the 2-core development machine: full ~6 min, quick ~1.5 min (README has figures).
+    # Wall times on the 2-core development machine are in README.md; training dominates them.
     "full": DemoPreset(
         "full", subjects=24, views=(18, 54, 90, 126), frames=(40, 60), iterations=150
     ),
-    "quick": DemoPreset("quick", subjects=16, views=(54, 90), frames=(30, 40), iterations=40),
+    "quick": DemoPreset(
+        "quick", subjects=16, views=(54, 90), frames=(30, 40), iterations=30, clip_frames=15
+    ),
 }
 
 
@@ -131,6 +134,7 @@ def _overrides(p: DemoPreset, model: str) -> list[str]:
         *([f"optimizer.lr={p.adam_lr}"] if adam else []),
         f"data.ids_per_batch={p.ids_per_batch}",
         f"data.seqs_per_id={p.seqs_per_id}",
+        f"data.frames={p.clip_frames}",
         "data.workers=0",
         "scheduler.milestones=[]",
         f"train.save_every={p.iterations}",

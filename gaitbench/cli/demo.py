@@ -16,7 +16,7 @@ def demo_cmd(
         Path("demo"), "--out", "-o", help="Folder for everything the demo writes."
     ),
     quick: bool = typer.Option(
-        False, "--quick", help="Smaller set and shorter training (about 2 minutes)."
+        False, "--quick", help="Smaller set and shorter training (about 1 minute on 2 cores)."
     ),
     force: bool = typer.Option(False, "--force", help="Replace an earlier demo folder."),
     workers: Optional[int] = typer.Option(
@@ -27,7 +27,7 @@ def demo_cmd(
 
     Renders raw silhouettes, aligns them with `prep casia-b`, trains HSTL, GaitSet and GaitGL (tiny
     variants, short schedules), evaluates them with the CASIA-B protocol and writes the report
-    (markdown, CSV, LaTeX, plots). About 6 minutes on a 2-core CPU; --quick about 2.
+    (markdown, CSV, LaTeX, plots). About 6 minutes on a 2-core CPU; --quick about 1.
 
     Examples:
 

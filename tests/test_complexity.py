@@ -47,7 +47,7 @@ def test_model_complexity_counts_dense_convolutions_and_restores_the_model():
     assert not any(m.literal for m in model.modules() if isinstance(m, SupportConv3d))
 
 
-@pytest.mark.parametrize("variant", ["gaitgl_casia-b", "gaitset_casia-b", "gaitpart_casia-b"])
+@pytest.mark.parametrize("variant", sorted(SUMMARY))
 def test_reference_figures(variant):
     name, dataset = variant.split("_")
     result = complexity(name, dataset)

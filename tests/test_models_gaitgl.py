@@ -1,38 +1,21 @@
 """GaitGL: the global-local layer against per-strip convolutions, both published variants and
-fidelity to OpenGait's implementation."""
+the FLOPs per operator. OpenGait's checkpoint: test_models_fidelity.py."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from gaitbench.models import create, load_published
+from gaitbench.models import create
 from gaitbench.models.gaitgl import GLConv
 
 torch.set_num_threads(1)
 FIXTURES = Path(__file__).parent / "fixtures"
 SUMMARY = json.loads((FIXTURES / "reference" / "summary.json").read_text())
-
-
-def fidelity_checkpoint(variant: str) -> Path:
-    roots = [
-        os.environ.get("GAITBENCH_FIXTURES"),
-        str(Path(__file__).resolve().parents[2] / "shared" / "fixtures"),
-    ]
-    for root in filter(None, roots):
-        path = Path(root) / "fidelity" / f"{variant}.pt"
-        if path.is_file():
-            return path
-    pytest.skip(
-        f"fidelity checkpoint {variant}.pt not found (set GAITBENCH_FIXTURES to the "
-        "folder holding fidelity/)"
-    )
 
 
 @pytest.mark.parametrize("halving,stack", [(0, False), (1, False), (3, False), (3, True)])
@@ -81,15 +64,3 @@ def test_casia_b_flops_equal_reference():
         "matmul": 1_048_576,
         "batch_norm": 16_384,
     }
-
-
-def test_fidelity_with_opengait_checkpoint():
-    model = load_published(fidelity_checkpoint("gaitgl_casia-b"), "gaitgl", "casia-b")
-    clip = torch.from_numpy(
-        np.load(FIXTURES / "fidelity" / "clip_1x37x64x44.npy").astype(np.float32)
-    )
-    ref = np.load(FIXTURES / "fidelity" / "gaitgl_casia-b_embeddings.npy")
-    with torch.no_grad():
-        emb = model(clip).embeddings.numpy()
-    assert emb.shape == ref.shape == (1, 64, 128)
-    assert np.abs(emb - ref).max() < 1e-4

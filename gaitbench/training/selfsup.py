@@ -33,15 +33,18 @@ from torch.utils.data import Dataset
 from gaitbench.data.sampling import augment_sequence, sample_frame_indices
 from gaitbench.errors import GaitbenchError
 from gaitbench.models.selfgait import SelfGait, byol_loss
-from gaitbench.training import checkpoint as ckpt_io
 from gaitbench.training import distributed as D
 from gaitbench.training.config import Recipe, save_recipe
 from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook, TensorBoardHook
 from gaitbench.training.trainer import (
     Trainer,
     TrainResult,
-    _amp_dtype,
-    _build_optimizer,
+    optimisation,
+    refuse_existing_run,
+    resume_point,
+    run_result,
+    seed_everything,
+    store_partition,
     train,
     train_model,
     training_split,
@@ -296,7 +299,6 @@ def pretrain(
     from there on only store rows travel: `UnlabelledClips` reads frames, never subject ids.
     Writes a normal run folder (config.yaml, checkpoints, metrics.jsonl) plus ``selfgait.json``.
     """
-    from gaitbench.data.partitions import resolve_partition
     from gaitbench.data.sampling import iteration_loader
     from gaitbench.data.store import Store
     from gaitbench.models import create
@@ -314,18 +316,9 @@ def pretrain(
             )
         dev = D.device_for(device, dist)
         store = Store(store_path, in_memory=recipe.data.in_memory)
-        partition = resolve_partition(
-            recipe.data.partition,
-            recipe.dataset,
-            store.subjects(),
-            getattr(store, "partition", None),
-        )
+        partition = store_partition(recipe, store)
         rows, _, _ = training_split(store, partition)  # the pool; its labels are dropped here
-        point = ckpt_io.find_resume(run_dir) if resume else None
-        if not resume and ckpt_io.list_checkpoints(run_dir):
-            raise GaitbenchError(
-                f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
-            )
+        point = resume_point(run_dir, resume)
         run_dir.mkdir(parents=True, exist_ok=True)
         save_recipe(recipe, run_dir / "config.yaml")
         _write_stage(
@@ -340,25 +333,11 @@ def pretrain(
         )
 
         seed = recipe.train.seed
-        torch.manual_seed(seed)
-        np.random.seed(seed)
+        seed_everything(seed)
         model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args)).to(dev)
         model.train()
-        optimizer = _build_optimizer(recipe, model)  # online branch and heads; target is frozen
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, recipe.scheduler.milestones, recipe.scheduler.gamma
-        )
-        amp_dtype = _amp_dtype(recipe, dev)
-        scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
-        start = 0
-        if point is not None:
-            state = point.checkpoint
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            ckpt_io.set_rng_state(state["rng"])
-            start = int(state["iteration"])
+        opt = optimisation(recipe, model, dev, point)  # online branch and heads: target frozen
+        start = opt.start
 
         d = recipe.data
         dataset = UnlabelledClips(
@@ -382,14 +361,14 @@ def pretrain(
         trainer = PretrainTrainer(
             model,
             None,
-            optimizer,
-            scheduler,
-            scaler,
+            opt.optimizer,
+            opt.scheduler,
+            opt.scaler,
             recipe,
             run_dir,
             dist,
             dev,
-            amp_dtype,
+            opt.amp_dtype,
             hooks,
             start,
             dataset.state_dict(),
@@ -399,15 +378,7 @@ def pretrain(
         if point is not None:
             trainer.last_checkpoint, trainer.last_saved = point.path, start
         interrupted = trainer.fit(loader, recipe.train.iterations)
-        return TrainResult(
-            run_dir=run_dir,
-            iteration=trainer.iteration,
-            checkpoint=trainer.last_checkpoint,
-            interrupted=interrupted,
-            resumed_from=point.path if point else None,
-            skipped=point.skipped if point else [],
-            logs=trainer.logs,
-        )
+        return run_result(trainer, point, interrupted)
     finally:
         D.shutdown(dist)
 
@@ -432,23 +403,14 @@ def finetune(
     split is the standard one, so results sit beside every other model's. The chosen subjects
     are recorded in ``RUN/selfgait.json``.
     """
-    from gaitbench.data.partitions import resolve_partition
     from gaitbench.data.store import Store
     from gaitbench.models import create
 
     run_dir = Path(run_dir)
-    if not resume and ckpt_io.list_checkpoints(run_dir):
-        raise GaitbenchError(
-            f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
-        )
+    if not resume:
+        refuse_existing_run(run_dir)
     with Store(store_path) as store:
-        partition = resolve_partition(
-            recipe.data.partition,
-            recipe.dataset,
-            store.subjects(),
-            getattr(store, "partition", None),
-        )
-        _, _, train_subjects = training_split(store, partition)
+        _, _, train_subjects = training_split(store, store_partition(recipe, store))
     chosen = labelled_subjects(train_subjects, labels, label_seed)
     if len(chosen) < recipe.data.ids_per_batch:
         raise GaitbenchError(

@@ -275,6 +275,92 @@ def _amp_dtype(recipe: Recipe, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if recipe.train.amp_dtype == "bf16" else torch.float16
 
 
+@dataclass
+class Optimisation:
+    """What steps the weights, restored from a checkpoint when resuming."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.MultiStepLR
+    scaler: torch.amp.GradScaler
+    amp_dtype: torch.dtype | None
+    start: int
+    """The iteration the run goes on from (0 for a new run)."""
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, numpy and Python's random (the run's initial weights and any host RNG)."""
+    import random
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def optimisation(
+    recipe: Recipe, model: nn.Module, dev: torch.device, point: ckpt_io.ResumePoint | None
+) -> Optimisation:
+    """The recipe's optimiser (over the parameters that require grad), LR schedule, AMP dtype
+    and gradient scaler for `model`; from a resume `point`, the model's weights, these states
+    and every RNG are restored too, so the run continues bit for bit."""
+    optimizer = _build_optimizer(recipe, model)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(
+        optimizer, recipe.scheduler.milestones, recipe.scheduler.gamma
+    )
+    amp_dtype = _amp_dtype(recipe, dev)
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
+    start = 0
+    if point is not None:
+        state = point.checkpoint
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        ckpt_io.set_rng_state(state["rng"])
+        start = int(state["iteration"])
+    return Optimisation(optimizer, scheduler, scaler, amp_dtype, start)
+
+
+def resume_point(run_dir: Path, resume: bool) -> ckpt_io.ResumePoint | None:
+    """The checkpoint to resume `run_dir` from (None for a new run); a new run into a folder
+    that already holds checkpoints is refused rather than mixed with them."""
+    if resume:
+        return ckpt_io.find_resume(run_dir)
+    refuse_existing_run(run_dir)
+    return None
+
+
+def refuse_existing_run(run_dir: Path) -> None:
+    if ckpt_io.list_checkpoints(run_dir):
+        raise GaitbenchError(
+            f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
+        )
+
+
+def store_partition(recipe: Recipe, store: Any) -> Any:
+    """The recipe's partition (official, ratio:F or a file) resolved against `store`."""
+    from gaitbench.data.partitions import resolve_partition
+
+    return resolve_partition(
+        recipe.data.partition, recipe.dataset, store.subjects(), getattr(store, "partition", None)
+    )
+
+
+def run_result(
+    trainer: Trainer, point: ckpt_io.ResumePoint | None, interrupted: bool, **extra: Any
+) -> TrainResult:
+    """The `TrainResult` of a finished (or interrupted) `trainer.fit`."""
+    return TrainResult(
+        run_dir=trainer.run_dir,
+        iteration=trainer.iteration,
+        checkpoint=trainer.last_checkpoint,
+        interrupted=interrupted,
+        resumed_from=point.path if point else None,
+        skipped=point.skipped if point else [],
+        logs=trainer.logs,
+        **extra,
+    )
+
+
 def training_split(store: Any, partition: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Store rows of the training subjects, their class indices and the class names (sorted)."""
     subjects = store.index["subject"].astype(str).to_numpy()
@@ -310,7 +396,6 @@ def train(
     subjects (SelfGait's label-efficiency fine-tuning); the test split is unchanged. Under
     torchrun (``WORLD_SIZE > 1``) every rank calls this.
     """
-    from gaitbench.data.partitions import resolve_partition
     from gaitbench.data.sampling import TrainClips, iteration_loader
     from gaitbench.data.store import Store
 
@@ -322,12 +407,7 @@ def train(
     dev = D.device_for(device, dist)
     try:
         store = Store(store_path, in_memory=recipe.data.in_memory)
-        partition = resolve_partition(
-            recipe.data.partition,
-            recipe.dataset,
-            store.subjects(),
-            getattr(store, "partition", None),
-        )
+        partition = store_partition(recipe, store)
         if train_subjects is not None:
             keep = set(map(str, train_subjects))
             partition = dataclasses.replace(
@@ -341,23 +421,13 @@ def train(
             )
         recipe.model.num_classes = len(classes)
 
-        point = None
-        if resume:
-            point = ckpt_io.find_resume(run_dir)
-        elif ckpt_io.list_checkpoints(run_dir):
-            raise GaitbenchError(
-                f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
-            )
+        point = resume_point(run_dir, resume)
         if dist.is_main:
             run_dir.mkdir(parents=True, exist_ok=True)
             save_recipe(recipe, run_dir / "config.yaml")
 
         seed = recipe.train.seed
-        torch.manual_seed(seed)
-        np.random.seed(seed)
-        import random
-
-        random.seed(seed)
+        seed_everything(seed)
         if model is None:
             from gaitbench.models import create
 
@@ -368,22 +438,8 @@ def train(
         if recipe.train.channels_last:
             model = model.to(memory_format=torch.channels_last)
         model.train()
-        optimizer = _build_optimizer(recipe, model)
-        scheduler = torch.optim.lr_scheduler.MultiStepLR(
-            optimizer, recipe.scheduler.milestones, recipe.scheduler.gamma
-        )
-        amp_dtype = _amp_dtype(recipe, dev)
-        scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
-
-        start = 0
-        if point is not None:
-            state = point.checkpoint
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            scaler.load_state_dict(state["scaler"])
-            ckpt_io.set_rng_state(state["rng"])
-            start = int(state["iteration"])
+        opt = optimisation(recipe, model, dev, point)
+        start = opt.start
 
         if dist.enabled:
             if recipe.train.sync_bn and dev.type == "cuda":
@@ -442,14 +498,14 @@ def train(
         trainer = Trainer(
             model,
             loss_fn,
-            optimizer,
-            scheduler,
-            scaler,
+            opt.optimizer,
+            opt.scheduler,
+            opt.scaler,
             recipe,
             run_dir,
             dist,
             dev,
-            amp_dtype,
+            opt.amp_dtype,
             hooks,
             start,
             dataset.sampler.state_dict(),
@@ -457,16 +513,7 @@ def train(
         if point is not None:
             trainer.last_checkpoint, trainer.last_saved = point.path, start
         interrupted = trainer.fit(loader, recipe.train.iterations)
-        return TrainResult(
-            run_dir=run_dir,
-            iteration=trainer.iteration,
-            checkpoint=trainer.last_checkpoint,
-            interrupted=interrupted,
-            resumed_from=point.path if point else None,
-            skipped=point.skipped if point else [],
-            logs=trainer.logs,
-            num_classes=len(classes),
-        )
+        return run_result(trainer, point, interrupted, num_classes=len(classes))
     finally:
         D.shutdown(dist)
 
@@ -530,10 +577,8 @@ def train_model(
             f"store {store} not found{hint}: make it with `gaitbench prep {dataset} RAW_DIR` "
             f"or `gaitbench synth {store}`, or pass --data"
         )
-    if not resume and ckpt_io.list_checkpoints(run_dir):
-        raise GaitbenchError(
-            f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
-        )
+    if not resume:
+        refuse_existing_run(run_dir)
     if on_start is not None:
         on_start(resolved, store, run_dir)
     return (runner or train)(

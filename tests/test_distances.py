@@ -3,7 +3,11 @@ import pytest
 import torch
 
 from gaitbench.errors import GaitbenchError
-from gaitbench.evaluation.distances import nearest_per_group, pairwise_distance
+from gaitbench.evaluation.distances import (
+    iter_distance_rows,
+    nearest_per_group,
+    pairwise_distance,
+)
 
 torch.set_num_threads(1)
 
@@ -72,6 +76,34 @@ def test_nearest_per_group_equals_brute_force(emb):
         np.testing.assert_array_equal(idx[:, k], cols[full[:, cols].argmin(1)])
         np.testing.assert_allclose(d[:, k], full[:, cols].min(1), rtol=1e-5)
     assert (idx[:, 2] == -1).all() and np.isinf(d[:, 2]).all()
+
+
+@pytest.mark.parametrize("metric", ["euc", "cos"])
+def test_row_indices_equal_copies(emb, metric):
+    # A protocol passes one array and index arrays; the result must be bit-identical to copies.
+    p, g = emb
+    both = np.concatenate([p, g])
+    p_rows = np.arange(len(p))[::-1][::2]
+    g_rows = len(p) + np.arange(0, len(g), 3)
+    groups = np.arange(len(g_rows)) % 3
+    small = 5 * 4 * 11  # 11 cells per block: several probe and gallery blocks
+    copies = nearest_per_group(p[p_rows], both[g_rows], groups, 3, metric, max_chunk_bytes=small)
+    rows = nearest_per_group(
+        both, both, groups, 3, metric, max_chunk_bytes=small, probe_rows=p_rows, gallery_rows=g_rows
+    )
+    for a, b in zip(copies, rows):
+        np.testing.assert_array_equal(a, b)
+    full = {
+        (rs.start, cs.start): d.numpy()
+        for rs, blocks in iter_distance_rows(
+            both, both, metric, max_chunk_bytes=small, probe_rows=p_rows, gallery_rows=g_rows
+        )
+        for cs, d in blocks()
+    }
+    expected = pairwise_distance(p[p_rows], both[g_rows], metric, max_chunk_bytes=small).numpy()
+    assert sum(d.size for d in full.values()) == expected.size
+    for (r, c), d in full.items():
+        np.testing.assert_array_equal(d, expected[r : r + d.shape[0], c : c + d.shape[1]])
 
 
 def test_bad_inputs_are_user_errors(emb):

@@ -26,6 +26,8 @@ METRICS = ("euc", "cos")
 # 256 MiB of float32 temporaries per chunk: big enough that the matrix products run at full
 # speed, small enough that OU-MVLP-size protocols stay far below a laptop's memory.
 DEFAULT_CHUNK_BYTES = 256 * 2**20
+# Rows are gathered / squared 64 MiB at a time when embeddings are prepared.
+GATHER_BYTES = 64 * 2**20
 
 
 def check_metric(metric: str) -> str:
@@ -34,28 +36,71 @@ def check_metric(metric: str) -> str:
     return metric
 
 
-def as_parts_first(
-    emb: np.ndarray | torch.Tensor, device: str | torch.device = "cpu"
-) -> torch.Tensor:
-    """``[n, parts, channels]`` -> float32 ``[parts, n, channels]`` on ``device`` (contiguous)."""
-    t = torch.as_tensor(emb, device=device, dtype=torch.float32)
-    if t.ndim != 3:
+Rows = slice | np.ndarray | None
+
+
+def _check_shape(emb: np.ndarray | torch.Tensor) -> tuple[int, int, int]:
+    if emb.ndim != 3:
         raise GaitbenchError(
-            f"embeddings must have shape [n, parts, channels], got {tuple(t.shape)}: "
+            f"embeddings must have shape [n, parts, channels], got {tuple(emb.shape)}: "
             "re-extract them with `gaitbench evaluate`"
         )
-    return t.permute(1, 0, 2).contiguous()
+    return tuple(emb.shape)
 
 
-def prepare(emb: np.ndarray | torch.Tensor, metric: str, device: str | torch.device = "cpu"):
-    """Embeddings ready for `distance_block`: parts-first, normalised for ``cos``, and for ``euc``
-    the per-part squared norms ``[parts, n]`` (computed once, reused by every chunk)."""
+def _count(emb: np.ndarray | torch.Tensor, rows: Rows) -> int:
+    if rows is None:
+        return len(emb)
+    if isinstance(rows, slice):
+        return len(range(*rows.indices(len(emb))))
+    return len(rows)
+
+
+def as_parts_first(
+    emb: np.ndarray | torch.Tensor, device: str | torch.device = "cpu", rows: Rows = None
+) -> torch.Tensor:
+    """``emb[rows]`` (``[n, parts, channels]``; every row when None) -> float32
+    ``[parts, n, channels]`` on ``device``, contiguous.
+
+    Gathered a block of rows at a time into the result, so selecting the gallery of a 144k-sequence
+    set costs the result's memory and no second copy on the way.
+    """
+    _, parts, channels = _check_shape(emb)
+    src = torch.as_tensor(emb)
+    if rows is None:
+        rows = slice(None)
+    if isinstance(rows, slice):
+        rows = np.arange(len(src))[rows]
+    rows = torch.from_numpy(np.array(rows, dtype=np.int64))  # a copy: any stride, any dtype
+    out = torch.empty((parts, len(rows), channels), dtype=torch.float32, device=device)
+    step = max(1, GATHER_BYTES // max(1, 4 * parts * channels))
+    for i in range(0, len(rows), step):
+        block = src[rows[i : i + step]].to(device=device, dtype=torch.float32)
+        out[:, i : i + step] = block.transpose(0, 1)
+    return out
+
+
+def prepare(
+    emb: np.ndarray | torch.Tensor,
+    metric: str,
+    device: str | torch.device = "cpu",
+    rows: Rows = None,
+):
+    """``emb[rows]`` ready for `distance_block`: parts-first, normalised for ``cos``, and for
+    ``euc`` the per-part squared norms ``[parts, n]`` (computed once, reused by every chunk).
+    Everything happens in place or a block of rows at a time: the peak is the result's size."""
     check_metric(metric)
-    x = as_parts_first(emb, device)
+    x = as_parts_first(emb, device, rows)
     if metric == "cos":
-        x = torch.nn.functional.normalize(x, p=2, dim=2)
-        return x, None
-    return x, (x * x).sum(dim=2)
+        # F.normalize's arithmetic (x / max(|x|, eps)), in place
+        norm = torch.linalg.vector_norm(x, 2, dim=2, keepdim=True).clamp_min_(1e-12)
+        return x.div_(norm), None
+    sq = torch.empty(x.shape[:2], dtype=torch.float32, device=x.device)
+    step = max(1, GATHER_BYTES // max(1, 4 * x.shape[0] * x.shape[2]))
+    for i in range(0, x.shape[1], step):
+        block = x[:, i : i + step]
+        sq[:, i : i + step] = (block * block).sum(dim=2)
+    return x, sq
 
 
 def distance_block(
@@ -89,23 +134,34 @@ def iter_distance_rows(
     metric: str = "euc",
     device: str | torch.device = "cpu",
     max_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    probe_rows: Rows = None,
+    gallery_rows: Rows = None,
 ) -> Iterator[tuple[slice, Callable[[], Iterator[tuple[slice, torch.Tensor]]]]]:
     """Walk the probe x gallery distance matrix block by block without ever holding it whole.
 
-    Yields ``(probe_rows, blocks)``; calling ``blocks()`` yields ``(gallery_cols, dist)`` with
-    ``dist`` float32 ``[len(probe_rows), len(gallery_cols)]`` on ``device``.
+    ``probe_rows`` / ``gallery_rows`` select rows of ``probe`` / ``gallery`` (all when None), so a
+    protocol passes one embeddings array and two index arrays instead of copies. The gallery is
+    prepared once; the probes a block at a time. Yields ``(probe_rows, blocks)`` where the slice
+    counts selected probes; calling ``blocks()`` yields ``(gallery_cols, dist)`` with ``dist``
+    float32 ``[len(probe_rows), len(gallery_cols)]`` on ``device``.
     """
-    x, x_sq = prepare(probe, metric, device)
-    y, y_sq = prepare(gallery, metric, device)
-    if x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
+    check_metric(metric)
+    p_shape, g_shape = _check_shape(probe), _check_shape(gallery)
+    if p_shape[1:] != g_shape[1:]:
         raise GaitbenchError(
-            f"probe embeddings [*, {x.shape[0]}, {x.shape[2]}] and gallery embeddings "
-            f"[*, {y.shape[0]}, {y.shape[2]}] differ in shape: extract both with the same model"
+            f"probe embeddings [*, {p_shape[1]}, {p_shape[2]}] and gallery embeddings "
+            f"[*, {g_shape[1]}, {g_shape[2]}] differ in shape: extract both with the same model"
         )
-    rows, cols = chunk_sizes(x.shape[0], x.shape[1], y.shape[1], max_chunk_bytes)
-    for r0 in range(0, x.shape[1], rows):
-        rs = slice(r0, min(r0 + rows, x.shape[1]))
-        xb, xb_sq = x[:, rs], (x_sq[:, rs] if x_sq is not None else None)
+    y, y_sq = prepare(gallery, metric, device, gallery_rows)
+    n = _count(probe, probe_rows)
+    if probe_rows is not None and not isinstance(probe_rows, slice):
+        probe_rows = np.asarray(probe_rows, dtype=np.int64)
+    elif probe_rows is not None:
+        probe_rows = np.arange(len(probe))[probe_rows]
+    rows, cols = chunk_sizes(p_shape[1], n, y.shape[1], max_chunk_bytes)
+    for r0 in range(0, n, rows):
+        rs = slice(r0, min(r0 + rows, n))
+        xb, xb_sq = prepare(probe, metric, device, rs if probe_rows is None else probe_rows[rs])
 
         def blocks(xb=xb, xb_sq=xb_sq):
             for c0 in range(0, y.shape[1], cols):
@@ -144,27 +200,32 @@ def nearest_per_group(
     metric: str = "euc",
     device: str | torch.device = "cpu",
     max_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    probe_rows: np.ndarray | None = None,
+    gallery_rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For every probe, its nearest gallery sequence within each gallery group (e.g. each view).
 
-    probe ``[n, parts, c]``, gallery ``[m, parts, c]``, gallery_group int ``[m]`` in ``0..n_groups-1``.
-    Returns (distance float32 ``[n, n_groups]``, gallery index int64 ``[n, n_groups]``); a group
-    with no gallery sequence gives ``inf`` and index ``-1``. Memory is bounded by the chunk size,
-    never ``n x m``: this is what lets OU-MVLP's 72k x 72k protocol run in a few GiB.
+    probe ``[n, parts, c]``, gallery ``[m, parts, c]``; ``probe_rows`` / ``gallery_rows`` select
+    rows of them (all when None); gallery_group int, one per selected gallery row, in
+    ``0..n_groups-1``. Returns (distance float32 ``[n, n_groups]``, index int64 ``[n, n_groups]``
+    into the selected gallery rows); a group with no gallery sequence gives ``inf`` and index
+    ``-1``. Memory is the prepared gallery plus the chunk size, never ``n x m`` and never a copy
+    of the probes: this is what lets OU-MVLP's 72k x 72k protocol run on a workstation.
     """
     gallery_group = np.asarray(gallery_group, dtype=np.int64)
+    selected = np.arange(len(gallery)) if gallery_rows is None else np.asarray(gallery_rows)
     # Sort the gallery by group so that every group is a contiguous run of columns: one min per
-    # run and block instead of one boolean mask per group.
+    # run and block instead of one boolean mask per group. Only indices move, not embeddings.
     order = np.argsort(gallery_group, kind="stable")
     groups_sorted = gallery_group[order]
-    gallery_sorted = (
-        torch.as_tensor(gallery)[torch.as_tensor(order)] if len(order) else torch.as_tensor(gallery)
-    )
     bounds = np.searchsorted(groups_sorted, np.arange(n_groups + 1))
-    n = len(probe)
+    n = _count(probe, probe_rows)
     best_d = torch.full((n, n_groups), float("inf"), dtype=torch.float32, device=device)
     best_i = torch.full((n, n_groups), -1, dtype=torch.int64, device=device)
-    for rs, blocks in iter_distance_rows(probe, gallery_sorted, metric, device, max_chunk_bytes):
+    blocks_of = iter_distance_rows(
+        probe, gallery, metric, device, max_chunk_bytes, probe_rows, selected[order]
+    )
+    for rs, blocks in blocks_of:
         bd, bi = best_d[rs], best_i[rs]
         for cs, d in blocks():
             for g in range(n_groups):

@@ -138,7 +138,14 @@ def _view_protocol(
     # One pass over probe x gallery gives every probe's nearest gallery sequence in each gallery
     # view; the reference recomputes distances for each of the V x V view pairs instead.
     _, nearest = nearest_per_group(
-        es.embeddings[p_idx], es.embeddings[g_idx], view_code[g_idx], n_views, metric, device
+        es.embeddings,
+        es.embeddings,
+        view_code[g_idx],
+        n_views,
+        metric,
+        device,
+        probe_rows=p_idx,
+        gallery_rows=g_idx,
     )
     g_subject = es.subject[g_idx]
     nearest_subject = np.where(nearest >= 0, g_subject[np.clip(nearest, 0, None)], None)
@@ -205,9 +212,14 @@ def split_real_scene(
     return probe, ~probe
 
 
-def _iter_rows(probe: np.ndarray, gallery: np.ndarray, metric: str, device: str):
+def _iter_rows(
+    emb: np.ndarray, probe_rows: np.ndarray, gallery_rows: np.ndarray, metric: str, device: str
+):
     """Whole distance rows ``[rows, m]`` (numpy), a block of probes at a time."""
-    for rs, blocks in iter_distance_rows(probe, gallery, metric, device):
+    blocks_of = iter_distance_rows(
+        emb, emb, metric, device, probe_rows=probe_rows, gallery_rows=gallery_rows
+    )
+    for rs, blocks in blocks_of:
         yield rs, np.concatenate([d.cpu().numpy() for _, d in blocks()], axis=1)
 
 
@@ -221,10 +233,10 @@ def _real_scene(
             "both are needed (check the role / condition columns of the embeddings)"
         )
     p_sub, g_sub = es.subject[p_mask], es.subject[g_mask]
-    gallery = es.embeddings[g_mask]
     pieces: dict[str, list[np.ndarray]] = {"hits": [], "ap": [], "inp": [], "valid": []}
     max_rank = max(REAL_SCENE_RANKS)
-    for rs, dist in _iter_rows(es.embeddings[p_mask], gallery, metric, device):
+    rows = (np.flatnonzero(p_mask), np.flatnonzero(g_mask))
+    for rs, dist in _iter_rows(es.embeddings, *rows, metric, device):
         for k, v in per_probe_ranking(dist, p_sub[rs], g_sub, max_rank).items():
             pieces[k].append(v)
     joined = {k: np.concatenate(v) for k, v in pieces.items()}
@@ -276,9 +288,8 @@ def grew_submission(
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["videoId"] + [f"rank{k}" for k in range(1, GREW_SUBMISSION_RANKS + 1)])
-            for rs, dist in _iter_rows(
-                es.embeddings[p_mask], es.embeddings[g_mask], metric, device
-            ):
+            rows = (np.flatnonzero(p_mask), np.flatnonzero(g_mask))
+            for rs, dist in _iter_rows(es.embeddings, *rows, metric, device):
                 top = np.argsort(dist, axis=1, kind="stable")[:, :GREW_SUBMISSION_RANKS]
                 for pid, row in zip(probe_ids[rs], g_sub[top]):
                     w.writerow([pid, *[_subject_id(s) for s in row]])

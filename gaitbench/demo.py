@@ -27,7 +27,6 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -35,6 +34,7 @@ from rich.progress import (
 from rich.table import Table
 
 from gaitbench.errors import GaitbenchError
+from gaitbench.progress import Bar
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ class DemoResult:
         return sum(self.seconds.values())
 
 
-def _bar(console: Console) -> Progress:
-    return Progress(
+def _bar(console: Console) -> Bar:
+    return Bar(
         TextColumn("{task.description:<26}"),
         BarColumn(),
         MofNCompleteColumn(),

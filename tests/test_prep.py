@@ -151,6 +151,8 @@ def test_cli_bad_inputs_exit_1_with_one_line(tmp_path):
             app, [*args, "--out", str(tmp_path / "s.h5")] if args[0] == "prep" else args
         )
         assert res.exit_code == 1, (args, res.output)
+        lines = [line for line in res.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:"), lines  # no bar left above it
         assert message in res.output
     assert not (tmp_path / "s.h5").exists()
 

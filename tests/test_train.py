@@ -247,6 +247,16 @@ def test_cli_errors_name_the_problem(store, tmp_path):
     env = {"GAITBENCH_DATA": str(tmp_path / "nodata")}
     res = runner.invoke(app, ["train", "gaitset-tiny"], env=env)
     assert res.exit_code == 1 and "gaitbench synth" in res.output and "casia-b-64.h5" in res.output
+    res = runner.invoke(app, ["train", "gaitsett", "--data", str(store)])
+    assert res.exit_code == 1 and "unknown model 'gaitsett'" in res.output
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(store.read_bytes()[:4096])  # a truncated store: refused before any output
+    res = runner.invoke(
+        app, ["train", "gaitset-tiny", "--data", str(bad), "--out", str(tmp_path / "r")]
+    )
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert res.exit_code == 1 and len(lines) == 1 and "truncated" in lines[0], lines
+    assert not (tmp_path / "r").exists()
 
 
 def test_cli_trains_and_writes_the_run_folder(store, tmp_path):

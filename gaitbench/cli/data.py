@@ -8,7 +8,6 @@ import typer
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -18,10 +17,11 @@ from rich.table import Table
 from gaitbench.cli._app import command, console, err_console
 from gaitbench.data.export import export_store, store_info
 from gaitbench.data.prep import prep
+from gaitbench.progress import Bar
 
 
-def _bar() -> Progress:
-    return Progress(
+def _bar() -> Bar:
+    return Bar(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

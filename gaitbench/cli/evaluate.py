@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from gaitbench.cli._app import command, console
 from gaitbench.errors import GaitbenchError
+from gaitbench.progress import Bar
 
 
-def _progress_factory(progress: Progress):
+def _progress_factory(progress: Bar):
     def make(description: str, total: int):
         task = progress.add_task(description, total=total)
         return lambda n: progress.advance(task, n)
@@ -117,7 +118,7 @@ def evaluate_cmd(
             "nothing to evaluate: pass a run folder, a checkpoint or --embeddings FILE"
         )
     else:
-        with Progress(
+        with Bar(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),

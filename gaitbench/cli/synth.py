@@ -8,7 +8,6 @@ import typer
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -17,6 +16,7 @@ from rich.progress import (
 from gaitbench.cli._app import command, console
 from gaitbench.data import synth
 from gaitbench.errors import GaitbenchError
+from gaitbench.progress import Bar
 
 
 @command("synth")
@@ -76,7 +76,7 @@ def synth_command(
         return
     synth.check_output(out, fmt, force)
     n = len(spec.sequences())
-    with Progress(
+    with Bar(
         TextColumn("[bold]synth[/] {task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
 from gaitbench.cli._app import command, console
+from gaitbench.progress import Bar
 
 
 @command("train")
@@ -95,7 +96,7 @@ def train_command(
     from gaitbench.training.trainer import train_model
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
-    bar = Progress(
+    bar = Bar(
         TextColumn("[bold]train[/] {task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

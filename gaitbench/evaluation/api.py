@@ -88,7 +88,8 @@ def _load_checkpoint(path: Path) -> dict:
         ) from None
     except Exception as exc:  # a truncated or foreign file: name it, don't dump a pickle trace
         raise GaitbenchError(
-            f"cannot load checkpoint {path} ({type(exc).__name__}): is it a torch checkpoint?"
+            f"cannot load checkpoint {path} ({type(exc).__name__}): it is truncated or not a torch "
+            "checkpoint; pass a run folder or a file written by `gaitbench train` / `convert`"
         ) from None
 
 

@@ -546,9 +546,12 @@ def train_model(
     everything is resolved (the CLI prints a header there). ``runner`` replaces `train` with a
     function of the same signature (SelfGait's pretrain / finetune stages).
     """
+    from gaitbench.data.store import Store
+    from gaitbench.models import get_entry
     from gaitbench.paths import default_store, runs_root
     from gaitbench.training.config import find_recipe, load_recipe
 
+    get_entry(model)  # an unknown name fails here, listing the registered models
     run_dir = Path(out) if out is not None else runs_root() / f"{model}-{dataset}"
     own_config = run_dir / "config.yaml"
     if recipe is not None:
@@ -577,6 +580,8 @@ def train_model(
             f"store {store} not found{hint}: make it with `gaitbench prep {dataset} RAW_DIR` "
             f"or `gaitbench synth {store}`, or pass --data"
         )
+    with Store(store):  # a truncated or foreign file fails here, before anything is printed
+        pass
     if not resume:
         refuse_existing_run(run_dir)
     if on_start is not None:

@@ -178,12 +178,42 @@ class PKSampler:
         self.seed = int(state["seed"])
 
 
-class TrainClips(Dataset):
+class StoreBatches(Dataset):
+    """A dataset whose item ``i`` is iteration ``i``'s whole batch, read from a store.
+
+    The store is opened lazily, once per process, because an h5py handle does not survive a fork
+    into DataLoader workers; a handle given at construction is used in the constructing process.
+    """
+
+    store_path: Path
+    in_memory: bool
+    _store: Any
+    _pid: int | None
+
+    def _attach(self, store_path: str | Path, in_memory: bool, store: Any) -> None:
+        self.store_path = Path(store_path)
+        self.in_memory = in_memory
+        self._store = store
+        self._pid = os.getpid() if store is not None else None
+
+    def __len__(self) -> int:
+        # Indexed by iteration; the DataLoader's sampler says which iterations to produce.
+        return 2**62
+
+    def _open(self) -> Any:
+        if self._store is None or self._pid != os.getpid():
+            from gaitbench.data.store import Store
+
+            self._store = Store(self.store_path, in_memory=self.in_memory)
+            self._pid = os.getpid()
+        return self._store
+
+
+class TrainClips(StoreBatches):
     """Item ``i`` is the collated batch of iteration ``i``: ``(uint8 [n, s, H, W'], int64 [n])``.
 
     Frames stay uint8 (4x less to move between processes); the trainer scales them on the
-    device. The store is opened lazily, once per process, because an h5py handle does not
-    survive a fork into DataLoader workers.
+    device.
     """
 
     def __init__(
@@ -210,7 +240,7 @@ class TrainClips(Dataset):
             raise ValueError(f"sample_type {sample_type!r} is not one of {', '.join(SAMPLE_TYPES)}")
         if (p * k) % world_size:
             raise ValueError(f"a batch of {p} x {k} does not split over {world_size} processes")
-        self.store_path = Path(store_path)
+        self._attach(store_path, in_memory, store)
         self.rows = np.asarray(rows, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)
         self.sampler = PKSampler(list(self.labels), p, k, seed)
@@ -219,21 +249,6 @@ class TrainClips(Dataset):
         self.frames_min, self.frames_max = frames_min, frames_max
         self.augment = list(augment)
         self.rank, self.world_size = rank, world_size
-        self.in_memory = in_memory
-        self._store = store
-        self._pid = os.getpid() if store is not None else None
-
-    def __len__(self) -> int:
-        # Indexed by iteration; the DataLoader's sampler says which iterations to produce.
-        return 2**62
-
-    def _open(self) -> Any:
-        if self._store is None or self._pid != os.getpid():
-            from gaitbench.data.store import Store
-
-            self._store = Store(self.store_path, in_memory=self.in_memory)
-            self._pid = os.getpid()
-        return self._store
 
     def __getitem__(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
         store = self._open()

@@ -211,3 +211,16 @@ def run_by_length(fn, sils: Tensor, seq_lens: Tensor | None) -> Tensor:  # noqa:
     for rows, feats in parts:
         out[rows.to(out.device)] = feats
     return out
+
+
+def init_opengait(model: nn.Module) -> None:
+    """OpenGait's standard initialisation: Xavier-uniform convolutions and linear layers with
+    zero bias, BatchNorm weight ~ N(1, 0.02) and zero bias (separate FCs are Xavier at birth)."""
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)

@@ -26,11 +26,11 @@ from gaitbench.models.blocks import (
     GeMHPP,
     PartBatchNorm,
     SeparateFCs,
+    init_opengait,
     repeat_short,
     run_by_length,
     temporal_max,
 )
-from gaitbench.models.hstl import _init_opengait
 
 # Our state-dict prefix -> the OpenGait checkpoint's (longest matching prefix wins; see
 # gaitbench.models.published). The reference wraps every Conv3d in a `.conv3d` module.
@@ -143,7 +143,7 @@ class GaitGL(nn.Module):
         self.head = SeparateFCs(parts, c3, c3)
         self.bn = PartBatchNorm(c3)
         self.classifier = SeparateFCs(parts, c3, num_classes)
-        _init_opengait(self)
+        init_opengait(self)
 
     def part_features(self, sils: Tensor) -> Tensor:
         """sils [n, s, 64, 44] -> [n, parts, c] (GeM over the temporally max-pooled map)."""

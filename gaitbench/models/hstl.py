@@ -40,6 +40,7 @@ from gaitbench.models.blocks import (
     GeMHPP,
     PartBatchNorm,
     SeparateFCs,
+    init_opengait,
     repeat_short,
     run_by_length,
     temporal_max,
@@ -328,7 +329,7 @@ class HSTL(nn.Module):
         self.head = SeparateFCs(self.parts, embed, embed)
         self.bn = PartBatchNorm(embed)
         self.classifier = SeparateFCs(self.parts, embed, num_classes)
-        _init_opengait(self)
+        init_opengait(self)
 
     def set_literal(self, literal: bool) -> None:
         """Switch every 3-D convolution between the reference's full-width form and the
@@ -362,16 +363,3 @@ class HSTL(nn.Module):
         feats = run_by_length(self.part_features, sils, seq_lens)
         embeddings = self.bn(self.head(feats))
         return ModelOutput(embeddings=embeddings, logits=self.classifier(embeddings))
-
-
-def _init_opengait(model: nn.Module) -> None:
-    """OpenGait's standard initialisation: Xavier-uniform convolutions and linear layers with
-    zero bias, BatchNorm weight ~ N(1, 0.02) and zero bias (separate FCs are Xavier at birth)."""
-    for m in model.modules():
-        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)):
-            nn.init.xavier_uniform_(m.weight)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)

@@ -28,9 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset
 
-from gaitbench.data.sampling import augment_sequence, sample_frame_indices
+from gaitbench.data.sampling import StoreBatches, augment_sequence, sample_frame_indices
 from gaitbench.errors import GaitbenchError
 from gaitbench.models.selfgait import SelfGait, byol_loss
 from gaitbench.training import distributed as D
@@ -62,7 +61,7 @@ MOMENTUM = 0.996  # the release's trainer.m
 PRETRAIN_AUGMENT = (("flip", 0.5), ("erase", 0.5), ("rotate", 0.5))
 
 
-class UnlabelledClips(Dataset):
+class UnlabelledClips(StoreBatches):
     """Item ``i``: iteration ``i``'s two augmented views of the same clips, uint8 [n, s, H, W'] x2.
 
     Reads frames only: it is given store rows (the unlabelled pool) and calls ``store.read(row)``,
@@ -86,24 +85,10 @@ class UnlabelledClips(Dataset):
             raise GaitbenchError(
                 f"pre-training pool of {store_path} is empty: check --data and the partition"
             )
-        self.store_path = Path(store_path)
+        self._attach(store_path, in_memory, store)
         self.rows = np.asarray(rows, dtype=np.int64)
         self.batch_size, self.frames, self.seed = batch_size, frames, seed
         self.augment = list(augment)
-        self.in_memory = in_memory
-        self._store = store
-        self._pid = os.getpid() if store is not None else None
-
-    def __len__(self) -> int:
-        return 2**62  # indexed by iteration
-
-    def _open(self) -> Any:
-        if self._store is None or self._pid != os.getpid():
-            from gaitbench.data.store import Store
-
-            self._store = Store(self.store_path, in_memory=self.in_memory)
-            self._pid = os.getpid()
-        return self._store
 
     def __getitem__(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
         store = self._open()

@@ -11,6 +11,8 @@ Runs go to ``$GAITBENCH_RUNS`` (default ``./runs``).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DATASETS = ("casia-b", "oumvlp", "grew", "gait3d")
@@ -35,3 +37,20 @@ def default_store(dataset: str, size: int = 64) -> Path:
 def atomic_target(path: Path) -> Path:
     """The temporary sibling an atomic writer fills before renaming it onto ``path``."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` to fill; on success it is renamed onto ``path``.
+
+    The parent folder is created. On any error the temporary file is removed and ``path`` is
+    left as it was, so a failed command leaves no partial output behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_target(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -56,6 +56,7 @@ from gaitbench.data import synth_body as body
 from gaitbench.data.align import align_sequence
 from gaitbench.data.workers import pool_context, single_threaded_opencv
 from gaitbench.errors import GaitbenchError
+from gaitbench.paths import atomic_write
 
 CONDITIONS = tuple(f"nm-{i:02d}" for i in range(1, 7)) + ("bg-01", "bg-02", "cl-01", "cl-02")
 DEFAULT_VIEWS = tuple(range(0, 181, 18))
@@ -458,11 +459,14 @@ def contact_sheet(
             rows.append(np.full((2, rows[-1].shape[1], 3), 60, np.uint8))
     sheet = np.concatenate(rows[:-1], 0)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
-    if not cv2.imwrite(str(tmp), sheet):
-        raise GaitbenchError(f"cannot write preview {path}: check the folder is writable")
-    os.replace(tmp, path)
+    ok, png = cv2.imencode(".png", sheet)
+    if not ok:
+        raise GaitbenchError(f"cannot encode preview {path}: the contact sheet is empty")
+    try:
+        with atomic_write(path) as tmp:
+            tmp.write_bytes(png.tobytes())
+    except OSError as exc:
+        raise GaitbenchError(f"cannot write preview {path}: check the folder is writable") from exc
     return path
 
 

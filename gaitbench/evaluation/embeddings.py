@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from gaitbench.errors import GaitbenchError
-from gaitbench.paths import atomic_target
+from gaitbench.paths import atomic_write
 
 FORMAT = "gaitbench-embeddings"
 VERSION = 1
@@ -95,10 +95,8 @@ class EmbeddingSet:
 def save_embeddings(path: str | os.PathLike, emb_set: EmbeddingSet) -> Path:
     """Write ``emb_set`` atomically (temp file, then rename): no half-written file on failure."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(path)
     str_dt = h5py.string_dtype("utf-8")
-    try:
+    with atomic_write(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.create_dataset("embeddings", data=emb_set.embeddings.astype(np.float32))
             for name in ("subject", "condition", "view", "role"):
@@ -112,10 +110,6 @@ def save_embeddings(path: str | os.PathLike, emb_set: EmbeddingSet) -> Path:
                     )
             f.attrs["format"] = FORMAT
             f.attrs["version"] = VERSION
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -34,7 +34,7 @@ from gaitbench.evaluation.metrics import (
     rank1_percent,
     summarise_ranking,
 )
-from gaitbench.paths import atomic_target
+from gaitbench.paths import atomic_write
 
 PROTOCOLS = ("casia-b", "oumvlp", "grew", "gait3d")
 _ALIASES = {"casiab": "casia-b", "oumvlp": "oumvlp", "grew": "grew", "gait3d": "gait3d"}
@@ -282,9 +282,7 @@ def grew_submission(
     g_sub = es.subject[g_mask]
     probe_ids = es.view[p_mask]
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(out)
-    try:
+    with atomic_write(out) as tmp:
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["videoId"] + [f"rank{k}" for k in range(1, GREW_SUBMISSION_RANKS + 1)])
@@ -293,10 +291,6 @@ def grew_submission(
                 top = np.argsort(dist, axis=1, kind="stable")[:, :GREW_SUBMISSION_RANKS]
                 for pid, row in zip(probe_ids[rs], g_sub[top]):
                     w.writerow([pid, *[_subject_id(s) for s in row]])
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return out
 
 

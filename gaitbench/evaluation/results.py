@@ -37,7 +37,7 @@ from pathlib import Path
 
 from gaitbench import __version__
 from gaitbench.errors import GaitbenchError
-from gaitbench.paths import atomic_target
+from gaitbench.paths import atomic_write
 
 SCHEMA = "gaitbench-results/1"
 REQUIRED = ("schema", "protocol", "model", "dataset", "metric", "metrics")
@@ -114,16 +114,9 @@ def build_results(
 def write_results(path: str | os.PathLike, results: dict) -> Path:
     """Write results JSON atomically."""
     validate_results(results, str(path))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(path)
-    try:
+    with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def validate_results(results: dict, where: str = "results") -> dict:

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 import gaitbench
 from gaitbench.errors import GaitbenchError
 from gaitbench.models.base import create, get_entry
-from gaitbench.paths import atomic_target
+from gaitbench.paths import atomic_write
 
 
 def name_table(name: str) -> tuple[tuple[str, str], ...]:
@@ -159,11 +159,6 @@ def convert_checkpoint(
         "gaitbench_version": gaitbench.__version__,
         "source": str(Path(path).resolve()),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(out)
-    try:
+    with atomic_write(out) as tmp:
         torch.save(ckpt, tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return ckpt

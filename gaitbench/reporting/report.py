@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gaitbench.errors import GaitbenchError
-from gaitbench.paths import atomic_target
+from gaitbench.paths import atomic_write
 from gaitbench.reporting import tables
 
 FORMATS = ("markdown", "csv", "latex")
@@ -86,16 +86,9 @@ def build_report(
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write atomically (temp file, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_target(path)
-    try:
+    with atomic_write(path) as tmp:
         tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return Path(path)
 
 
 def latex_document(table_tex: str) -> str:

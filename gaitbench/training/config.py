@@ -296,11 +296,10 @@ def apply_overrides(recipe: Recipe, overrides: list[str] | tuple[str, ...]) -> R
 
 def save_recipe(recipe: Recipe, path: Path) -> None:
     """Write the resolved recipe as YAML, atomically."""
-    from gaitbench.paths import atomic_target
+    from gaitbench.paths import atomic_write
 
-    tmp = atomic_target(path)
-    tmp.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
-    tmp.replace(path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
 
 
 def recipe_dirs() -> list[Path]:

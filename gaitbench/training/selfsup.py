@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -32,6 +31,7 @@ from torch import Tensor, nn
 from gaitbench.data.sampling import StoreBatches, augment_sequence, sample_frame_indices
 from gaitbench.errors import GaitbenchError
 from gaitbench.models.selfgait import SelfGait, byol_loss
+from gaitbench.paths import atomic_write
 from gaitbench.training import distributed as D
 from gaitbench.training.config import Recipe, save_recipe
 from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook, TensorBoardHook
@@ -205,11 +205,8 @@ STAGE_FILE = (
 
 
 def _write_stage(run_dir: Path, record: dict[str, Any]) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / STAGE_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(path)
+    with atomic_write(run_dir / STAGE_FILE) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def read_stage(run_dir: str | Path) -> dict[str, Any]:

@@ -198,13 +198,15 @@ def plot_training_curves(results: list[dict], out_dir: Path) -> list[Path]:
     for ax in list(axes.flat)[len(keys) :]:
         ax.set_visible(False)
     handles = [plt.Line2D([], [], color=c, lw=1.2) for c in colours.values()]
+    # Under the figure, as in the per-view plot: _save's tight_layout would pull a legend inside
+    # the figure over the bottom panels' axis labels.
     fig.legend(
         handles,
         list(colours),
-        loc="lower center",
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
         ncol=min(4, len(colours)),
         fontsize=7,
         frameon=False,
     )
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return _save(fig, out_dir, "training_curves")

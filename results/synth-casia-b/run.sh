@@ -52,6 +52,16 @@ H=$((N / 2))
   timed "evaluate $m" gaitbench evaluate "$W/runs/$m" --data "$STORE"
 cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
 
+# Control for SelfGait: the same fine-tuning (recipe, iterations, milestones) from a random
+# initialisation instead of the pre-trained backbone. Not part of the tables below.
+c=selfgait-tiny-scratch
+[ -f "$W/runs/$c/checkpoints/last.pt" ] || timed "finetune $c" gaitbench train "$m" --stage finetune \
+  -n "$H" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$H")" --out "$W/runs/$c"
+[ "$W/runs/$c/results-casia-b.json" -nt "$W/runs/$c/checkpoints/last.pt" ] || \
+  timed "evaluate $c" gaitbench evaluate "$W/runs/$c" --data "$STORE"
+mkdir -p "$HERE/control"
+cp "$W/runs/$c/results-casia-b.json" "$HERE/control/$c.json"
+
 cd "$HERE"
 J=(hstl-tiny.json gaitset-tiny.json gaitpart-tiny.json gaitgl-tiny.json gaitbase-tiny.json selfgait-tiny.json)
 gaitbench report "${J[@]}" --out table.md --plots .

@@ -48,12 +48,19 @@ def _check_shape(emb: np.ndarray | torch.Tensor) -> tuple[int, int, int]:
     return tuple(emb.shape)
 
 
-def _count(emb: np.ndarray | torch.Tensor, rows: Rows) -> int:
+def _row_indices(n: int, rows: Rows) -> np.ndarray:
+    """``rows`` of an n-row array (every row when None) as a fresh contiguous int64 array: torch
+    takes it as an index whatever its stride or dtype was."""
     if rows is None:
-        return len(emb)
+        return np.arange(n, dtype=np.int64)
     if isinstance(rows, slice):
-        return len(range(*rows.indices(len(emb))))
-    return len(rows)
+        return np.arange(n, dtype=np.int64)[rows].copy()
+    return np.array(rows, dtype=np.int64)
+
+
+def _gather_step(parts: int, channels: int) -> int:
+    """How many rows of ``parts x channels`` float32 make one GATHER_BYTES block."""
+    return max(1, GATHER_BYTES // max(1, 4 * parts * channels))
 
 
 def as_parts_first(
@@ -67,13 +74,9 @@ def as_parts_first(
     """
     _, parts, channels = _check_shape(emb)
     src = torch.as_tensor(emb)
-    if rows is None:
-        rows = slice(None)
-    if isinstance(rows, slice):
-        rows = np.arange(len(src))[rows]
-    rows = torch.from_numpy(np.array(rows, dtype=np.int64))  # a copy: any stride, any dtype
+    rows = torch.from_numpy(_row_indices(len(src), rows))
     out = torch.empty((parts, len(rows), channels), dtype=torch.float32, device=device)
-    step = max(1, GATHER_BYTES // max(1, 4 * parts * channels))
+    step = _gather_step(parts, channels)
     for i in range(0, len(rows), step):
         block = src[rows[i : i + step]].to(device=device, dtype=torch.float32)
         out[:, i : i + step] = block.transpose(0, 1)
@@ -96,7 +99,7 @@ def prepare(
         norm = torch.linalg.vector_norm(x, 2, dim=2, keepdim=True).clamp_min_(1e-12)
         return x.div_(norm), None
     sq = torch.empty(x.shape[:2], dtype=torch.float32, device=x.device)
-    step = max(1, GATHER_BYTES // max(1, 4 * x.shape[0] * x.shape[2]))
+    step = _gather_step(x.shape[0], x.shape[2])
     for i in range(0, x.shape[1], step):
         block = x[:, i : i + step]
         sq[:, i : i + step] = (block * block).sum(dim=2)
@@ -153,15 +156,12 @@ def iter_distance_rows(
             f"[*, {g_shape[1]}, {g_shape[2]}] differ in shape: extract both with the same model"
         )
     y, y_sq = prepare(gallery, metric, device, gallery_rows)
-    n = _count(probe, probe_rows)
-    if probe_rows is not None and not isinstance(probe_rows, slice):
-        probe_rows = np.asarray(probe_rows, dtype=np.int64)
-    elif probe_rows is not None:
-        probe_rows = np.arange(len(probe))[probe_rows]
+    probe_idx = _row_indices(p_shape[0], probe_rows)
+    n = len(probe_idx)
     rows, cols = chunk_sizes(p_shape[1], n, y.shape[1], max_chunk_bytes)
     for r0 in range(0, n, rows):
         rs = slice(r0, min(r0 + rows, n))
-        xb, xb_sq = prepare(probe, metric, device, rs if probe_rows is None else probe_rows[rs])
+        xb, xb_sq = prepare(probe, metric, device, probe_idx[rs])
 
         def blocks(xb=xb, xb_sq=xb_sq):
             for c0 in range(0, y.shape[1], cols):
@@ -213,13 +213,13 @@ def nearest_per_group(
     of the probes: this is what lets OU-MVLP's 72k x 72k protocol run on a workstation.
     """
     gallery_group = np.asarray(gallery_group, dtype=np.int64)
-    selected = np.arange(len(gallery)) if gallery_rows is None else np.asarray(gallery_rows)
+    selected = _row_indices(len(gallery), gallery_rows)
     # Sort the gallery by group so that every group is a contiguous run of columns: one min per
     # run and block instead of one boolean mask per group. Only indices move, not embeddings.
     order = np.argsort(gallery_group, kind="stable")
     groups_sorted = gallery_group[order]
     bounds = np.searchsorted(groups_sorted, np.arange(n_groups + 1))
-    n = _count(probe, probe_rows)
+    n = len(_row_indices(len(probe), probe_rows))
     best_d = torch.full((n, n_groups), float("inf"), dtype=torch.float32, device=device)
     best_i = torch.full((n, n_groups), -1, dtype=torch.int64, device=device)
     blocks_of = iter_distance_rows(

@@ -213,11 +213,17 @@ def split_real_scene(
 
 
 def _iter_rows(
-    emb: np.ndarray, probe_rows: np.ndarray, gallery_rows: np.ndarray, metric: str, device: str
+    emb: np.ndarray, probe_mask: np.ndarray, gallery_mask: np.ndarray, metric: str, device: str
 ):
-    """Whole distance rows ``[rows, m]`` (numpy), a block of probes at a time."""
+    """Whole distance rows ``[rows, m]`` (numpy) between the masked probes and gallery of
+    ``emb``, a block of probes at a time; rows are selected by index, never copied."""
     blocks_of = iter_distance_rows(
-        emb, emb, metric, device, probe_rows=probe_rows, gallery_rows=gallery_rows
+        emb,
+        emb,
+        metric,
+        device,
+        probe_rows=np.flatnonzero(probe_mask),
+        gallery_rows=np.flatnonzero(gallery_mask),
     )
     for rs, blocks in blocks_of:
         yield rs, np.concatenate([d.cpu().numpy() for _, d in blocks()], axis=1)
@@ -235,8 +241,7 @@ def _real_scene(
     p_sub, g_sub = es.subject[p_mask], es.subject[g_mask]
     pieces: dict[str, list[np.ndarray]] = {"hits": [], "ap": [], "inp": [], "valid": []}
     max_rank = max(REAL_SCENE_RANKS)
-    rows = (np.flatnonzero(p_mask), np.flatnonzero(g_mask))
-    for rs, dist in _iter_rows(es.embeddings, *rows, metric, device):
+    for rs, dist in _iter_rows(es.embeddings, p_mask, g_mask, metric, device):
         for k, v in per_probe_ranking(dist, p_sub[rs], g_sub, max_rank).items():
             pieces[k].append(v)
     joined = {k: np.concatenate(v) for k, v in pieces.items()}
@@ -286,8 +291,7 @@ def grew_submission(
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["videoId"] + [f"rank{k}" for k in range(1, GREW_SUBMISSION_RANKS + 1)])
-            rows = (np.flatnonzero(p_mask), np.flatnonzero(g_mask))
-            for rs, dist in _iter_rows(es.embeddings, *rows, metric, device):
+            for rs, dist in _iter_rows(es.embeddings, p_mask, g_mask, metric, device):
                 top = np.argsort(dist, axis=1, kind="stable")[:, :GREW_SUBMISSION_RANKS]
                 for pid, row in zip(probe_ids[rs], g_sub[top]):
                     w.writerow([pid, *[_subject_id(s) for s in row]])

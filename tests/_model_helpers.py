@@ -1,6 +1,7 @@
-"""Shared by the model tests: random clips, and where the tests find the published-format fidelity checkpoints, which are too large for the
-repository: $GAITBENCH_FIXTURES first, then <repo>/../shared/fixtures. A test that needs one
-is skipped, naming the variable to set, when neither holds it."""
+"""Shared by the model tests: random clips, and where the tests find the published-format
+fidelity checkpoints, which are too large for the repository: $GAITBENCH_FIXTURES first, then
+<repo>/../shared/fixtures. A test that needs one is skipped, naming the variable to set, when
+neither holds it."""
 
 from __future__ import annotations
 

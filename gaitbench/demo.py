@@ -23,7 +23,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -33,6 +32,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gaitbench.console import Console
 from gaitbench.errors import GaitbenchError
 from gaitbench.progress import Bar
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
+
+from gaitbench.console import Console
 
 app = typer.Typer(
     name="gaitbench",

@@ -13,7 +13,9 @@ from rich.console import ConsoleDimensions
 from rich.rule import Rule
 from rich.text import Text
 
-NOT_A_TERMINAL_WIDTH = 100_000  # wider than any line gaitbench prints; tables keep their natural width
+NOT_A_TERMINAL_WIDTH = (
+    100_000  # wider than any line gaitbench prints; tables keep their natural width
+)
 RULE_WIDTH = 80  # a rule in a log: this wide, or as wide as its title needs
 
 

@@ -72,6 +72,8 @@ def test_a_table_keeps_its_natural_width_in_a_file(tmp_path):
         console.print("x" * 300)
     lines = (tmp_path / "log").read_text().splitlines()
     assert any(name in line for line in lines)
-    assert max(len(line) for line in lines) == len(name) + 12  # 3 borders, 4 padding, "12 MB": no fill
+    assert (
+        max(len(line) for line in lines) == len(name) + 12
+    )  # 3 borders, 4 padding, "12 MB": no fill
     assert "x" * 300 in lines
     assert sum(1 for line in lines if "title" in line) == 1 and len(lines[-2]) == 80

@@ -18,10 +18,11 @@ def train_command(
     model: str = typer.Argument(
         ..., help="Registered model (gaitbench models lists them), e.g. hstl."
     ),
-    dataset: str = typer.Option(
-        "casia-b",
+    dataset: Optional[str] = typer.Option(
+        None,
         "--dataset",
-        help="casia-b, oumvlp, grew or gait3d: picks the recipe and default store.",
+        help="casia-b (default), oumvlp, grew or gait3d: picks the recipe and default store "
+        "(on --resume: the run's).",
     ),
     data: Optional[Path] = typer.Option(
         None,
@@ -45,7 +46,10 @@ def train_command(
         help="Run folder (default: runs/<model>-<dataset>, under $GAITBENCH_RUNS).",
     ),
     resume: bool = typer.Option(
-        False, "--resume", help="Continue from the run's newest readable checkpoint."
+        False,
+        "--resume",
+        help="Continue from the run's newest readable checkpoint, with the run's settings "
+        "(only train.iterations, save/log/eval intervals, keep_last and data.workers may change).",
     ),
     save_every: Optional[int] = typer.Option(
         None, "--save-every", help="Checkpoint every N iterations (default: the recipe's)."

@@ -33,14 +33,13 @@ from gaitbench.errors import GaitbenchError
 from gaitbench.models.selfgait import SelfGait, byol_loss
 from gaitbench.paths import atomic_write
 from gaitbench.training import distributed as D
-from gaitbench.training.config import Recipe, save_recipe
+from gaitbench.training import run_folder
+from gaitbench.training.config import Recipe
 from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook, TensorBoardHook
 from gaitbench.training.trainer import (
     Trainer,
     TrainResult,
     optimisation,
-    refuse_existing_run,
-    resume_point,
     run_result,
     seed_everything,
     store_partition,
@@ -300,9 +299,8 @@ def pretrain(
         store = Store(store_path, in_memory=recipe.data.in_memory)
         partition = store_partition(recipe, store)
         rows, _, _ = training_split(store, partition)  # the pool; its labels are dropped here
-        point = resume_point(run_dir, resume)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_recipe(recipe, run_dir / "config.yaml")
+        point = run_folder.resume_point(run_dir, resume)
+        run_folder.start(run_dir, recipe)
         _write_stage(
             run_dir,
             {
@@ -390,7 +388,7 @@ def finetune(
 
     run_dir = Path(run_dir)
     if not resume:
-        refuse_existing_run(run_dir)
+        run_folder.refuse_existing_run(run_dir)
     with Store(store_path) as store:
         _, _, train_subjects = training_split(store, store_partition(recipe, store))
     chosen = labelled_subjects(train_subjects, labels, label_seed)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import signal
 import threading
 import time
@@ -30,7 +31,8 @@ import gaitbench
 from gaitbench.errors import GaitbenchError
 from gaitbench.training import checkpoint as ckpt_io
 from gaitbench.training import distributed as D
-from gaitbench.training.config import Recipe, save_recipe
+from gaitbench.training import run_folder
+from gaitbench.training.config import Recipe
 from gaitbench.training.hooks import (
     CheckpointHook,
     EvalHook,
@@ -320,22 +322,6 @@ def optimisation(
     return Optimisation(optimizer, scheduler, scaler, amp_dtype, start)
 
 
-def resume_point(run_dir: Path, resume: bool) -> ckpt_io.ResumePoint | None:
-    """The checkpoint to resume `run_dir` from (None for a new run); a new run into a folder
-    that already holds checkpoints is refused rather than mixed with them."""
-    if resume:
-        return ckpt_io.find_resume(run_dir)
-    refuse_existing_run(run_dir)
-    return None
-
-
-def refuse_existing_run(run_dir: Path) -> None:
-    if ckpt_io.list_checkpoints(run_dir):
-        raise GaitbenchError(
-            f"run folder {run_dir} already has checkpoints: pass --resume, or --out a new folder"
-        )
-
-
 def store_partition(recipe: Recipe, store: Any) -> Any:
     """The recipe's partition (official, ratio:F or a file) resolved against `store`."""
     from gaitbench.data.partitions import resolve_partition
@@ -421,10 +407,9 @@ def train(
             )
         recipe.model.num_classes = len(classes)
 
-        point = resume_point(run_dir, resume)
+        point = run_folder.resume_point(run_dir, resume)
         if dist.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            save_recipe(recipe, run_dir / "config.yaml")
+            run_folder.start(run_dir, recipe)
 
         seed = recipe.train.seed
         seed_everything(seed)
@@ -521,7 +506,7 @@ def train(
 def train_model(
     model: str,
     *,
-    dataset: str = "casia-b",
+    dataset: str | None = None,
     data: str | Path | None = None,
     recipe: str | Path | None = None,
     iterations: int | None = None,
@@ -542,9 +527,12 @@ def train_model(
 
     The recipe is ``--recipe``, else (on ``--resume``) the run's own ``config.yaml``, else the
     published ``baselines/<model>_<dataset>.yaml``; explicit options override it in the order
-    recipe < ``--set`` < the named options. ``on_start(recipe, store, run_dir)`` is called once
-    everything is resolved (the CLI prints a header there). ``runner`` replaces `train` with a
-    function of the same signature (SelfGait's pretrain / finetune stages).
+    recipe < ``--set`` < the named options (a key given both ways is refused). ``dataset``
+    defaults to casia-b, or on ``--resume`` to the run's. The run folder is locked while the
+    run lives, and a resume must keep the run's settings (see `gaitbench.training.run_folder`).
+    ``on_start(recipe, store, run_dir)`` is called once everything is resolved and checked (the
+    CLI prints a header there). ``runner`` replaces `train` with a function of the same
+    signature (SelfGait's pretrain / finetune stages).
     """
     from gaitbench.data.store import Store
     from gaitbench.models import get_entry
@@ -552,46 +540,63 @@ def train_model(
     from gaitbench.training.config import find_recipe, load_recipe
 
     get_entry(model)  # an unknown name fails here, listing the registered models
-    run_dir = Path(out) if out is not None else runs_root() / f"{model}-{dataset}"
-    own_config = run_dir / "config.yaml"
+    run_dir = Path(out) if out is not None else runs_root() / f"{model}-{dataset or 'casia-b'}"
+    if resume and not run_folder.has_checkpoint(run_dir):
+        raise run_folder.nothing_to_resume(run_dir)
+    own_config = run_dir / run_folder.CONFIG_NAME
     if recipe is not None:
         path = Path(recipe)
     elif resume and own_config.is_file():
         path = own_config
     else:
-        path = find_recipe(model, dataset)
-    named = [f"model.name={model}", f"dataset={dataset}"]
-    if iterations is not None:
-        named.append(f"train.iterations={iterations}")
-    if save_every is not None:
-        named.append(f"train.save_every={save_every}")
-    if seed is not None:
-        named.append(f"train.seed={seed}")
-    if partition is not None:
-        named.append(f"data.partition={partition}")
-    if compile:
-        named.append("train.compile=true")
-    resolved = load_recipe(path, [*overrides, *named])
+        path = find_recipe(model, dataset or "casia-b")
+    named = {"model.name": ("MODEL", model)}
+    if dataset is not None or not resume:
+        named["dataset"] = ("--dataset", dataset or "casia-b")
+    for key, option, value in (
+        ("train.iterations", "--iterations", iterations),
+        ("train.save_every", "--save-every", save_every),
+        ("train.seed", "--seed", seed),
+        ("data.partition", "--partition", partition),
+        ("train.compile", "--compile", True if compile else None),
+    ):
+        if value is not None:
+            named[key] = (option, value)
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        if key in named:
+            raise GaitbenchError(
+                f"--set {item!r} and {named[key][0]} both set {key}: give it once, "
+                f"as {named[key][0]}"
+            )
+    resolved = load_recipe(
+        path, [*overrides, *(f"{key}={value}" for key, (_, value) in named.items())]
+    )
 
-    store = Path(data) if data is not None else default_store(dataset)
+    store = Path(data) if data is not None else default_store(resolved.dataset)
     if not store.is_file():
         hint = "" if data is not None else " (the default store; $GAITBENCH_DATA moves it)"
         raise GaitbenchError(
-            f"store {store} not found{hint}: make it with `gaitbench prep {dataset} RAW_DIR` "
-            f"or `gaitbench synth {store}`, or pass --data"
+            f"store {store} not found{hint}: make it with `gaitbench prep {resolved.dataset} "
+            f"RAW_DIR` or `gaitbench synth {store}`, or pass --data"
         )
     with Store(store):  # a truncated or foreign file fails here, before anything is printed
         pass
-    if not resume:
-        refuse_existing_run(run_dir)
-    if on_start is not None:
-        on_start(resolved, store, run_dir)
-    return (runner or train)(
-        resolved,
-        store,
-        run_dir,
-        device=device,
-        resume=resume,
-        progress=progress,
-        tensorboard=tensorboard,
-    )
+    # Every rank of a torchrun job trains into the same folder; rank 0 holds its lock.
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    with run_folder.locked(run_dir) if main_rank else nullcontext():
+        if resume:
+            run_folder.check_resume(run_dir, resolved)
+        else:
+            run_folder.refuse_existing_run(run_dir)
+        if on_start is not None:
+            on_start(resolved, store, run_dir)
+        return (runner or train)(
+            resolved,
+            store,
+            run_dir,
+            device=device,
+            resume=resume,
+            progress=progress,
+            tensorboard=tensorboard,
+        )

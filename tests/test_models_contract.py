@@ -26,7 +26,16 @@ torch.set_num_threads(1)
 REFERENCE = Path(__file__).parent / "fixtures" / "reference"
 SUMMARY = json.loads((REFERENCE / "summary.json").read_text())
 TINY = list_models("*-tiny")
+# Models without trainable parameters (the GEI floor): no backward, no classifier, but the same
+# padding and checkpoint contract.
+PARAMETER_FREE = ["gei"]
 PUBLISHED_VARIANTS = sorted(p.stem for p in REFERENCE.glob("*.tsv"))
+
+
+@pytest.mark.parametrize("name", PARAMETER_FREE)
+def test_parameter_free_models_have_none(name):
+    model = create(name)
+    assert list(model.parameters()) == [] and model(torch.rand(2, 3, 64, 44)).logits is None
 
 
 def test_every_published_model_has_a_tiny_variant():
@@ -86,7 +95,7 @@ def test_tiny_forward_backward(name):
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
 
 
-@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("name", TINY + PARAMETER_FREE)
 def test_padded_rows_equal_unpadded_sequences(name):
     torch.manual_seed(1)
     model = create(name).eval()
@@ -104,7 +113,7 @@ def test_padded_rows_equal_unpadded_sequences(name):
     assert (unmasked[1:] - alone).abs().max() > 1e-4  # the padding does matter when not masked
 
 
-@pytest.mark.parametrize("name", ["hstl-tiny", "gaitgl-tiny"])
+@pytest.mark.parametrize("name", TINY + PARAMETER_FREE)
 def test_short_clips_are_repeated_not_rejected(name):
     model = create(name).eval()
     with torch.no_grad():
@@ -112,10 +121,10 @@ def test_short_clips_are_repeated_not_rejected(name):
             assert torch.isfinite(model(torch.rand(1, s, 64, 44)).embeddings).all()
 
 
-@pytest.mark.parametrize("name", TINY)
+@pytest.mark.parametrize("name", TINY + PARAMETER_FREE)
 def test_build_from_checkpoint_rebuilds_the_same_model(name):
     torch.manual_seed(2)
-    model = create(name, num_classes=3).eval()
+    model = create(name, num_classes=None if name in PARAMETER_FREE else 3).eval()
     ckpt = {"model": model.state_dict(), "model_name": name, "model_args": model.gaitbench_args}
     rebuilt = build_from_checkpoint(ckpt).eval()
     sils = torch.rand(1, 5, 64, 44)

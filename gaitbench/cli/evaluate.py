@@ -66,7 +66,10 @@ def evaluate_cmd(
         "euc", "--metric", help="euc (per-part Euclidean, averaged) or cos."
     ),
     model: Optional[str] = typer.Option(
-        None, "--model", help="Published checkpoint: the registered model name (e.g. hstl)."
+        None,
+        "--model",
+        help="Published checkpoint: the registered model name (e.g. hstl). Alone (no TARGET): "
+        "a model without trainable parameters, e.g. gei, run as registered on --data.",
     ),
     dataset: Optional[str] = typer.Option(
         None, "--dataset", help="Published checkpoint: its dataset (e.g. casia-b)."
@@ -92,7 +95,10 @@ def evaluate_cmd(
         16, "--batch-size", help="Sequences per forward pass (equal lengths are batched together)."
     ),
     out_dir: Optional[Path] = typer.Option(
-        None, "--out", help="Folder for embeddings and results (default: the run folder)."
+        None,
+        "--out",
+        help="Folder for embeddings and results (default: the run folder; for --model gei "
+        "alone, runs/gei-<store file stem>).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print only the results JSON on stdout."),
 ) -> None:
@@ -104,6 +110,7 @@ def evaluate_cmd(
         gaitbench evaluate HSTL-90000.pt --model hstl --dataset casia-b --data data/casia-b-64.h5
         gaitbench evaluate --embeddings runs/hstl/embeddings-casia-b.h5 --protocol casia-b --json
         gaitbench evaluate runs/hstl-grew --protocol grew --submission grew.csv
+        gaitbench evaluate --model gei --data data/casia-b-64.h5      # the non-learned floor
     """
     from gaitbench.evaluation.api import evaluate_file, evaluate_target
 
@@ -113,9 +120,10 @@ def evaluate_cmd(
                 "pass either a run folder / checkpoint or --embeddings FILE, not both"
             )
         ev = evaluate_file(embeddings, protocol, metric, device, drop_missing, submission)
-    elif target is None:
+    elif target is None and model is None:
         raise GaitbenchError(
-            "nothing to evaluate: pass a run folder, a checkpoint or --embeddings FILE"
+            "nothing to evaluate: pass a run folder, a checkpoint, --embeddings FILE, or "
+            "--model gei --data STORE (the non-learned floor)"
         )
     else:
         with Bar(

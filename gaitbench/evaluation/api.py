@@ -93,6 +93,35 @@ def _load_checkpoint(path: Path) -> dict:
         ) from None
 
 
+def untrained_model(model_name: str | None, dataset: str) -> tuple[nn.Module, dict]:
+    """A registered model without trainable parameters (``gei``), built with no checkpoint:
+    (model in eval mode, info dict as `load_model_for_evaluation` returns it)."""
+    from gaitbench import models
+
+    if not model_name:
+        raise GaitbenchError(
+            "nothing to evaluate: pass a run folder, a checkpoint, --embeddings FILE, or "
+            "--model gei (a model without trainable parameters) with --data STORE"
+        )
+    model = models.create(model_name, dataset=dataset)
+    if any(p.requires_grad for p in model.parameters()):
+        raise GaitbenchError(
+            f"model {model_name!r} has trainable parameters: evaluate its run folder or "
+            f"checkpoint (`gaitbench train {model_name}` first); only parameter-free models "
+            "such as gei run without one"
+        )
+    info = {
+        "model": model_name,
+        "model_args": dict(model.gaitbench_args),
+        "dataset": dataset,
+        "iteration": None,
+        "config": None,
+        "checkpoint": None,
+        "run_dir": None,
+    }
+    return model.eval(), info
+
+
 def load_model_for_evaluation(
     target: str | os.PathLike, model_name: str | None = None, dataset: str | None = None
 ) -> tuple[nn.Module, dict]:
@@ -145,7 +174,7 @@ def load_model_for_evaluation(
 
 
 def evaluate_target(
-    target: str | os.PathLike,
+    target: str | os.PathLike | None,
     *,
     data: str | os.PathLike | None = None,
     protocol: str | None = None,
@@ -161,21 +190,34 @@ def evaluate_target(
     progress: ProgressFactory | None = None,
 ) -> Evaluation:
     """``gaitbench evaluate RUN_DIR_OR_CHECKPOINT``: extract the test split of the store, save the
-    embeddings file (in the run folder, or ``out_dir``), run the protocol, write results JSON."""
+    embeddings file (in the run folder, or ``out_dir``), run the protocol, write results JSON.
+
+    With ``target`` None, ``model_name`` must be a model without trainable parameters (``gei``):
+    it is built as registered and run on ``data``; the files go to ``out_dir``, by default
+    ``runs/<model>-<store's file stem>``.
+    """
     from gaitbench.data.partitions import resolve_partition
     from gaitbench.data.store import Store
-    from gaitbench.paths import default_store
+    from gaitbench.paths import default_store, runs_root
 
-    model, info = load_model_for_evaluation(target, model_name, dataset)
+    if target is None:
+        if not data:
+            raise GaitbenchError(
+                f"--model {model_name or 'gei'} without a checkpoint needs the store: pass --data STORE"
+            )
+        store_path = Path(data)
+        _check_store_file(store_path, dataset or "casia-b")
+        store = Store(store_path)
+        model, info = untrained_model(model_name, dataset or store.dataset)
+        out_dir = out_dir or runs_root() / f"{info['model']}-{store_path.stem}"
+    else:
+        model, info = load_model_for_evaluation(target, model_name, dataset)
+        store_path = Path(data) if data else default_store(str(info["dataset"]))
+        _check_store_file(store_path, str(info["dataset"]))
+        store = Store(store_path)
     ds = str(info["dataset"])
     protocol = protocol_name(protocol or ds)
     config = info.get("config") or {}
-    store_path = Path(data) if data else default_store(ds)
-    if not store_path.is_file():
-        raise GaitbenchError(
-            f"store {store_path} not found: pass --data or run `gaitbench prep {ds}`"
-        )
-    store = Store(store_path)
     spec = partition or (config.get("data") or {}).get("partition") or "official"
     part = resolve_partition(
         spec, store.dataset, store.subjects(), getattr(store, "partition", None)
@@ -206,6 +248,13 @@ def evaluate_target(
     suffix = "-drop-missing" if drop_missing else ""
     res_path = write_results(out / f"results-{protocol}{suffix}.json", results)
     return Evaluation(result, results, res_path, emb_path, sub_path)
+
+
+def _check_store_file(path: Path, dataset: str) -> None:
+    if not path.is_file():
+        raise GaitbenchError(
+            f"store {path} not found: pass --data or run `gaitbench prep {dataset}`"
+        )
 
 
 def _options(drop_missing: bool) -> dict:

@@ -503,6 +503,19 @@ def train(
         D.shutdown(dist)
 
 
+def refuse_parameter_free(name: str, dataset: str) -> None:
+    """A model with nothing to train (``gei``) is evaluated directly, never trained."""
+    from gaitbench.models import create
+
+    with torch.device("meta"):  # no memory, no initialisation: only the parameter list matters
+        model = create(name, dataset=dataset)
+    if not any(p.requires_grad for p in model.parameters()):
+        raise GaitbenchError(
+            f"model {name!r} has no trainable parameters, so there is nothing to train: "
+            f"evaluate it directly with `gaitbench evaluate --model {name} --data STORE`"
+        )
+
+
 def train_model(
     model: str,
     *,
@@ -540,6 +553,7 @@ def train_model(
     from gaitbench.training.config import find_recipe, load_recipe
 
     get_entry(model)  # an unknown name fails here, listing the registered models
+    refuse_parameter_free(model, dataset or "casia-b")
     run_dir = Path(out) if out is not None else runs_root() / f"{model}-{dataset or 'casia-b'}"
     if resume and not run_folder.has_checkpoint(run_dir):
         raise run_folder.nothing_to_resume(run_dir)

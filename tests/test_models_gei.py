@@ -1,0 +1,101 @@
+"""The non-learned floor: the gait energy image, its registration, and `evaluate --model gei`
+with no checkpoint (`train gei` refused)."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from _eval_helpers import make_store
+from typer.testing import CliRunner
+
+from gaitbench.cli import app
+from gaitbench.data.sampling import cut_and_scale
+from gaitbench.data.store import Store
+from gaitbench.models import create, get_entry
+from gaitbench.reporting.complexity import complexity, model_table
+
+runner = CliRunner()
+
+
+def test_gei_is_the_mean_frame_in_parts():
+    sils = torch.zeros(1, 2, 64, 44)
+    sils[0, 0, :32] = 1.0  # top half lit in frame 0 only
+    sils[0, 1, :, :4] = 1.0  # four left columns lit in frame 1 only
+    out = create("gei").eval()(sils)
+    assert out.logits is None and out.embeddings.shape == (1, 1, 64 * 44)
+    gei = out.embeddings.reshape(64, 44)
+    assert gei[0, 0] == 1.0  # lit in both frames
+    assert gei[0, 10] == 0.5 and gei[40, 0] == 0.5 and gei[40, 10] == 0.0
+
+    four = create("gei", parts=4).eval()(sils).embeddings
+    assert four.shape == (1, 4, 16 * 44)
+    torch.testing.assert_close(four.reshape(64, 44), gei, rtol=0, atol=0)
+
+
+def test_gei_rejects_parts_that_do_not_divide_the_height():
+    with pytest.raises(ValueError, match="parts must divide 64"):
+        create("gei", parts=5)
+
+
+def test_gei_ignores_padding_frames():
+    sils = torch.rand(2, 5, 64, 44)
+    padded = sils.clone()
+    padded[1, 3:] = 1.0
+    model = create("gei").eval()
+    batch = model(padded, seq_lens=torch.tensor([5, 3])).embeddings
+    torch.testing.assert_close(batch[1], model(sils[1:, :3]).embeddings[0], rtol=0, atol=1e-6)
+    torch.testing.assert_close(batch[0], model(sils[:1]).embeddings[0], rtol=0, atol=1e-6)
+
+
+def test_gei_is_registered_without_parameters():
+    assert not get_entry("gei").published
+    row = next(r for r in model_table() if r["model"] == "gei")
+    assert row["params"] == 0 and row["datasets"] == ["*"]
+    c = complexity("gei")
+    assert c["params"] == 0 and c["flops"] == 0  # a mean: no conv, matmul or normalisation
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return make_store(tmp_path_factory.mktemp("gei") / "casia-b-64.h5")
+
+
+def test_evaluate_gei_without_checkpoint(store, tmp_path):
+    out = tmp_path / "gei"
+    res = runner.invoke(
+        app, ["evaluate", "--model", "gei", "--data", str(store), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "results-casia-b.json").read_text())
+    assert results["model"] == "gei" and results["params"] == 0
+    assert results["checkpoint"] is None and results["iteration"] is None
+    # Every test subject is a bar at its own place: the energy images identify them all.
+    for cond in ("NM", "BG", "CL"):
+        assert results["metrics"][cond]["rank1"] == 100.0
+    with h5py.File(out / "embeddings-casia-b.h5") as f:
+        emb = f["embeddings"][:]
+        subject, condition, view = (f[k][0].decode() for k in ("subject", "condition", "view"))
+    with Store(store) as s:
+        row = s.index.query("subject == @subject and condition == @condition and view == @view")
+        frames = s.read(int(row.index[0]))
+    np.testing.assert_allclose(emb[0, 0], cut_and_scale(frames).mean(0).ravel(), atol=1e-6)
+
+
+def test_evaluate_model_with_parameters_needs_a_checkpoint(store):
+    res = runner.invoke(app, ["evaluate", "--model", "gaitset-tiny", "--data", str(store)])
+    assert res.exit_code != 0
+    assert "has trainable parameters" in res.output and "Traceback" not in res.output
+
+
+def test_evaluate_gei_needs_a_store():
+    res = runner.invoke(app, ["evaluate", "--model", "gei"])
+    assert res.exit_code != 0 and "pass --data STORE" in res.output
+
+
+def test_train_gei_is_refused(store, tmp_path):
+    res = runner.invoke(app, ["train", "gei", "--data", str(store), "--out", str(tmp_path / "r")])
+    assert res.exit_code != 0
+    assert "no trainable parameters" in res.output and "evaluate --model gei" in res.output
+    assert not (tmp_path / "r").exists()

@@ -94,6 +94,10 @@ def prep_command(
         ("store size", _bytes(summary.bytes)),
         ("time", f"{summary.seconds:.1f} s ({summary.raw_frames / summary.seconds:,.0f} frames/s)"),
     ]
+    if summary.damaged_files:  # only a pkl tree has sequence files that can be damaged
+        rows.insert(-2, ("damaged pkl files (skipped)", f"{summary.damaged_files:,}"))
+    if summary.grid_cells is not None:  # subject x condition x view datasets
+        rows[-2:-2] = _grid_rows(summary)
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)
@@ -101,10 +105,24 @@ def prep_command(
         "unreadable": "unreadable or corrupt PNG, skipped",
         "empty": "no valid frame, sequence skipped",
         "short": "fewer than 5 frames",
+        "damaged": "damaged pkl file (truncated or not a pickle), sequence skipped",
     }
     for kind, examples in summary.examples.items():
         for example in examples:
             err_console.print(f"[yellow]warning:[/] {labels[kind]}: {example}", highlight=False)
+
+
+def _grid_rows(summary) -> list[tuple[str, str]]:
+    """The subject x condition x view grid's gaps: how many sequences are absent, and whose."""
+    who = summary.incomplete_subjects
+    shown = ", ".join(who[:6]) + (f" +{len(who) - 6:,} more" if len(who) > 6 else "")
+    return [
+        (
+            "sequences absent from the full grid",
+            f"{summary.absent_sequences:,} of {summary.grid_cells:,}",
+        ),
+        ("incomplete subjects", f"{len(who):,} ({shown})" if who else "0"),
+    ]
 
 
 @command("info")

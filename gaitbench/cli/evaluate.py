@@ -46,8 +46,30 @@ def _print_result(ev) -> None:
             table.add_column(key, justify="right")
         table.add_row(*[_fmt(v) for v in result.metrics.values()])
     console.print(table)
+    for line in dropped_lines(result):
+        console.print(line, highlight=False)
     if ev.results_path:
         console.print(f"results: {ev.results_path}")
+
+
+def dropped_lines(result) -> list[str]:
+    """One line per kind of test data the protocol could not use as designed (none: no line)."""
+    lines = []
+    gaps = {c: m for c, m in result.missing_gallery.items() if m["missing"]}
+    if gaps:
+        how = (
+            "left out (--drop-missing)"
+            if result.options.get("drop_missing")
+            else "counted as misses, as the reference does (--drop-missing: left out)"
+        )
+        counts = ", ".join(f"{c} {m['missing']:,} of {m['pairs']:,}" for c, m in gaps.items())
+        lines.append(f"probe x gallery-view pairs without the probe's subject: {counts}; {how}")
+    if result.n_unused:
+        lines.append(
+            f"test sequences neither probe nor gallery under {result.protocol} (unused): "
+            f"{result.n_unused:,}"
+        )
+    return lines
 
 
 @command("evaluate")

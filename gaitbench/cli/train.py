@@ -97,7 +97,7 @@ def train_command(
         gaitbench train selfgait --stage pretrain --out runs/sg-pre
         gaitbench train selfgait --stage finetune --init runs/sg-pre --labels 0.1
     """
-    from gaitbench.training.trainer import train_model
+    from gaitbench.training.trainer import train_model, training_notes
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
     bar = Bar(
@@ -117,6 +117,8 @@ def train_command(
             console.print(
                 f"[bold]{resolved.model.name}[/] on {store} -> {run_dir}  ({resolved.source or 'custom recipe'})"
             )
+            for note in training_notes(resolved, store):
+                console.print(note, highlight=False)
         task = bar.add_task(
             resolved.model.name, total=resolved.train.iterations, loss="-", lr="-", speed="-"
         )

@@ -38,6 +38,13 @@ class RefusedPickle(pickle.UnpicklingError):
     """The pickle names a global outside the numpy-array allow-list."""
 
 
+class UnreadablePickle(GaitbenchError):
+    """The file cannot be read or is not a complete pickle (truncated, empty, another format).
+
+    Unlike a refused pickle, this is damage rather than a threat: ``prep`` skips and counts such a
+    sequence file instead of stopping."""
+
+
 class _ArrayUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         try:
@@ -60,7 +67,7 @@ def load_array(path: str | Path) -> np.ndarray:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise GaitbenchError(f"cannot read {path} ({exc.strerror}): check the file") from None
+        raise UnreadablePickle(f"cannot read {path} ({exc.strerror}): check the file") from None
     try:
         return loads_array(data)
     except RefusedPickle as exc:
@@ -69,6 +76,6 @@ def load_array(path: str | Path) -> np.ndarray:
             "regenerate it with OpenGait's pretreatment or remove it"
         ) from None
     except Exception as exc:  # truncated or not a pickle at all
-        raise GaitbenchError(
+        raise UnreadablePickle(
             f"{path} is not a readable pickle ({type(exc).__name__}): regenerate or remove it"
         ) from None

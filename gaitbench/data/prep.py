@@ -7,7 +7,8 @@ fixed order so the store is the same for any worker count) and appended to an at
 Per frame the recipe is OpenGait's pretreatment (`gaitbench.data.align`); GREW frames, which ship
 already at 64x64, are stored unchanged as OpenGait does; an ``opengait`` tree is already aligned
 and is copied. A frame that cannot be decoded is skipped and counted, never a crash; a sequence
-with no valid frame is left out and counted.
+with no valid frame is left out and counted; in a pkl tree, a damaged (truncated, empty) sequence
+file is skipped and counted.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ import numpy as np
 from gaitbench import paths
 from gaitbench.data.align import align_frame
 from gaitbench.data.layouts import LAYOUTS, SequenceSource, discover
-from gaitbench.data.pickles import load_array
+from gaitbench.data.pickles import UnreadablePickle, load_array
 from gaitbench.data.store import StoreWriter
 from gaitbench.data.workers import pool_context, single_threaded_opencv
 from gaitbench.errors import GaitbenchError
 
 # OpenGait warns about sequences shorter than this; we count them.
 SHORT_SEQUENCE = 5
+# Datasets whose every subject is recorded in every condition and view (in principle).
+GRID_DATASETS = ("casia-b", "oumvlp")
 # How many examples of each problem the summary keeps.
 _EXAMPLES = 5
 
@@ -47,6 +50,7 @@ class SequenceResult:
     frames: np.ndarray  # uint8 [T, size, size], T may be 0
     raw_frames: int
     unreadable: list[str] = field(default_factory=list)
+    damaged: bool = False  # a pkl sequence file that cannot be read (truncated, empty)
 
 
 @dataclass
@@ -63,10 +67,17 @@ class PrepSummary:
     frames_dropped: int = 0
     unreadable_frames: int = 0
     empty_sequences: int = 0
+    damaged_files: int = 0
     short_sequences: int = 0
     bytes: int = 0
     seconds: float = 0.0
     examples: dict[str, list[str]] = field(default_factory=dict)
+    # Datasets recorded as a full subject x condition x view grid (CASIA-B, OU-MVLP): the cells
+    # with no written sequence (absent from RAW or skipped) and the subjects that have any.
+    grid_cells: int | None = None
+    absent_sequences: int = 0
+    incomplete_subjects: list[str] = field(default_factory=list)
+    written: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
 
     def note(self, kind: str, text: str) -> None:
         items = self.examples.setdefault(kind, [])
@@ -82,7 +93,15 @@ def read_png(path: Path) -> np.ndarray | None:
 def process_sequence(source: SequenceSource, size: int, mode: str) -> SequenceResult:
     """Decode and align one sequence. ``mode``: ``align`` | ``raw`` (GREW) | ``pkl``."""
     if mode == "pkl":
-        frames = load_array(source.files[0])
+        try:
+            frames = load_array(source.files[0])
+        except UnreadablePickle:
+            # A damaged sequence file is skipped and counted like an unreadable PNG frame; a
+            # pickle naming foreign code (RefusedPickle) still stops prep.
+            empty = np.zeros((0, size, size), np.uint8)
+            return SequenceResult(
+                source.subject, source.condition, source.view, empty, 0, damaged=True
+            )
         if frames.dtype != np.uint8 or frames.ndim != 3 or frames.shape[1:] != (size, size):
             raise GaitbenchError(
                 f"{source.files[0]} holds {frames.dtype} {tuple(frames.shape)}, expected uint8 "
@@ -185,6 +204,8 @@ def prep(
                 f"no sequence in {raw} has a valid frame ({summary.raw_frames} frames read, "
                 f"{summary.unreadable_frames} unreadable): nothing written"
             )
+    if dataset in GRID_DATASETS:
+        _check_grid(summary)
     summary.bytes = out.stat().st_size
     summary.seconds = time.perf_counter() - start
     return summary
@@ -193,6 +214,10 @@ def prep(
 def _count(summary: PrepSummary, result: SequenceResult) -> None:
     n = len(result.frames)
     key = f"{result.subject}/{result.condition}/{result.view}"
+    if result.damaged:
+        summary.damaged_files += 1
+        summary.note("damaged", key)
+        return
     summary.raw_frames += result.raw_frames
     summary.unreadable_frames += len(result.unreadable)
     for path in result.unreadable:
@@ -204,6 +229,21 @@ def _count(summary: PrepSummary, result: SequenceResult) -> None:
         summary.note("empty", key)
         return
     summary.sequences += 1
+    summary.written.add((result.subject, result.condition, result.view))
     if n < SHORT_SEQUENCE:
         summary.short_sequences += 1
         summary.note("short", key)
+
+
+def _check_grid(summary: PrepSummary) -> None:
+    """Count the grid cells (subject x condition x view, over the values seen) with no sequence."""
+    subjects = sorted({k[0] for k in summary.written})
+    conditions = {k[1] for k in summary.written}
+    views = {k[2] for k in summary.written}
+    per_subject = len(conditions) * len(views)
+    summary.grid_cells = len(subjects) * per_subject
+    summary.absent_sequences = summary.grid_cells - len(summary.written)
+    have: dict[str, int] = {}
+    for subject, _, _ in summary.written:
+        have[subject] = have.get(subject, 0) + 1
+    summary.incomplete_subjects = [s for s in subjects if have[s] < per_subject]

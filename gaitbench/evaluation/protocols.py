@@ -72,6 +72,12 @@ class ProtocolResult:
     rank1_matrix: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     n_probe: dict[str, int] = field(default_factory=dict)
     n_gallery: int = 0
+    # view protocols: condition -> (probe, gallery view) pairs, identical views excluded, whose
+    # probe subject has no sequence in that gallery view, and all such pairs: {"missing", "pairs"}.
+    # Counted as misses (the reference), or left out under drop_missing.
+    missing_gallery: dict[str, dict[str, int]] = field(default_factory=dict)
+    # test sequences that are neither gallery nor probe under the protocol (left out)
+    n_unused: int = 0
 
 
 def evaluate(
@@ -152,20 +158,26 @@ def _view_protocol(
     p_subject, p_view, p_cond = es.subject[p_idx], view_code[p_idx], cond[p_idx]
     present = [set(g_subject[view_code[g_idx] == v]) for v in range(n_views)]
 
-    metrics, matrices, counts = {}, {}, {}
+    metrics, matrices, counts, missing = {}, {}, {}, {}
     for name, conds in spec["probes"].items():
         in_set = np.isin(p_cond, conds)
         acc = np.full((n_views, n_views), np.nan)
+        n_missing = n_pairs = 0
         for pv in range(n_views):
             rows = in_set & (p_view == pv)
             truth = p_subject[rows]
             for gv in range(n_views):
-                keep = np.isin(truth, list(present[gv])) if drop_missing else slice(None)
+                found = np.isin(truth, list(present[gv]))
+                if gv != pv:
+                    n_missing += int((~found).sum())
+                    n_pairs += len(truth)
+                keep = found if drop_missing else slice(None)
                 acc[pv, gv] = rank1_percent(nearest_subject[rows, gv][keep], truth[keep])
         per_view = exclude_identical_views(acc)
         if not in_set.any():
             continue  # e.g. a store without clothing sequences: no CL figure rather than NaN
         matrices[name], counts[name] = acc, int(in_set.sum())
+        missing[name] = {"missing": n_missing, "pairs": n_pairs}
         metrics[name] = {
             "rank1": float(np.nanmean(per_view)),
             "rank1_per_view": {v: _num(x) for v, x in zip(views, per_view)},
@@ -184,6 +196,8 @@ def _view_protocol(
         rank1_matrix=matrices,
         n_probe=counts,
         n_gallery=int(g_mask.sum()),
+        missing_gallery=missing,
+        n_unused=int((~(g_mask | p_mask)).sum()),
     )
 
 

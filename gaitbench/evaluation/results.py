@@ -18,6 +18,9 @@ Schema ``gaitbench-results/1`` (all figures in percent)::
       "gaitbench_version": "0.1.0", "date": "2025-01-01T12:00:00+00:00",
       "embeddings": "runs/hstl/embeddings-casia-b.h5" | null,
       "n_probe": {...}, "n_gallery": 2200,
+      "missing_gallery": {"NM": {"missing": 30, "pairs": 10000}, ...},   # view protocols: (probe,
+                                          # gallery view) pairs without the probe's subject
+      "n_unused": 0,                      # test sequences neither probe nor gallery
       "metrics": {
         # casia-b / oumvlp: per probe condition (NM, BG, CL; OU-MVLP only NM)
         "NM": {"rank1": 98.1, "rank1_per_view": {"000": 96.4, ...}},
@@ -107,6 +110,8 @@ def build_results(
         "embeddings": embeddings,
         "n_probe": result.n_probe,
         "n_gallery": result.n_gallery,
+        "missing_gallery": result.missing_gallery,
+        "n_unused": result.n_unused,
         "metrics": result.metrics,
     }
 

@@ -363,6 +363,33 @@ def training_split(store: Any, partition: Any) -> tuple[np.ndarray, np.ndarray, 
     return rows, labels, classes
 
 
+def training_notes(recipe: Recipe, store_path: str | Path) -> list[str]:
+    """One line per kind of training data the sampler cannot take as the recipe asks (none: no
+    line): sequences shorter than the clip, whose frames are repeated, and identities with fewer
+    than K sequences, drawn with replacement. Nothing is dropped from the training split."""
+    from gaitbench.data.store import Store
+
+    with Store(store_path) as store:
+        rows, labels, _ = training_split(store, store_partition(recipe, store))
+        lengths = store.index["length"].to_numpy()[rows]
+    d = recipe.data
+    clip = d.frames if d.sample_type.startswith("fixed") else d.frames_min
+    notes = []
+    short = int((lengths < clip).sum())
+    if short:
+        notes.append(
+            f"training split: {short:,} of {len(rows):,} sequences shorter than the "
+            f"{clip}-frame clip (frames repeated)"
+        )
+    few = int((np.bincount(labels) < d.seqs_per_id).sum())
+    if few:
+        notes.append(
+            f"training split: {few:,} identities with fewer than {d.seqs_per_id} "
+            "sequences (data.seqs_per_id; drawn with replacement)"
+        )
+    return notes
+
+
 def train(
     recipe: Recipe,
     store_path: str | Path,

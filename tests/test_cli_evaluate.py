@@ -24,7 +24,7 @@ def test_evaluate_run_folder(run):
     assert res.exit_code == 0, res.output
     assert "CASIA-B" in res.output and "NM" in res.output
     results = json.loads((run_dir / "results-casia-b.json").read_text())
-    assert results["schema"] == "gaitbench-results/1" and results["model"] == "gaitset-tiny"
+    assert results["schema"] == "gaitbench-results/2" and results["model"] == "gaitset-tiny"
     assert results["iteration"] == 7 and results["config_hash"].startswith("sha256:")
     assert set(results["metrics"]) == {"NM", "BG", "CL"}
     assert set(results["metrics"]["NM"]["rank1_per_view"]) == {"000", "090"}

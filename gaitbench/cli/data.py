@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -20,7 +21,7 @@ from gaitbench.data.prep import prep
 from gaitbench.progress import Bar
 
 
-def _bar() -> Bar:
+def _bar(disable: bool = False) -> Bar:
     return Bar(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -28,6 +29,7 @@ def _bar() -> Bar:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=disable,
     )
 
 
@@ -125,22 +127,69 @@ def _grid_rows(summary) -> list[tuple[str, str]]:
     ]
 
 
+def _info_json(info) -> dict:
+    prov = info.provenance
+    attrs = {k: v for k, v in info.attrs.items() if k not in ("partition", "generator")}
+    attrs.update(fingerprint=prov["fingerprint"], kind=prov["kind"])
+    return {
+        **attrs,
+        "fingerprint_source": prov["fingerprint_source"],
+        "generator": prov["generator"],
+        "partition": json.loads(info.attrs["partition"]) if info.attrs.get("partition") else None,
+        "file": info.path.name,
+        "subjects": info.subjects,
+        "sequences": info.sequences,
+        "frames": info.frames,
+        "bytes": info.bytes,
+        "frames_per_sequence": info.length_stats,
+        "short_sequences": info.short_sequences,
+        "per_condition_view": {
+            str(c): {str(v): int(n) for v, n in row.items()}
+            for c, row in info.per_condition.iterrows()
+        },
+    }
+
+
 @command("info")
-def info_command(store: Path = typer.Argument(..., help="A gaitbench store (.h5).")) -> None:
-    """Summarise a store: subjects, sequences per condition and view, frame counts, attributes.
+def info_command(
+    store: Path = typer.Argument(..., help="A gaitbench store (.h5)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the attributes (with fingerprint and kind) and counts as JSON."
+    ),
+) -> None:
+    """Summarise a store: subjects, sequences per condition and view, frame counts, attributes
+    (with its fingerprint, the content hash results files name it by, and real or synthetic).
 
     Examples:
 
         gaitbench info data/casia-b-64.h5
+        gaitbench info data/casia-b-64.h5 --json
     """
-    info = store_info(store)
+    # A store written before fingerprints has its fingerprint computed now (seconds).
+    with _bar(disable=as_json) as bar:
+        task = None
+
+        def tick(done: int, total: int) -> None:
+            nonlocal task
+            if task is None:
+                task = bar.add_task("fingerprint (not stored: computing)", total=total)
+            bar.update(task, completed=done)
+
+        info = store_info(store, tick)
+    if as_json:
+        print(json.dumps(_info_json(info), indent=1))
+        return
     head = Table(title=str(info.path), show_header=False)
     head.add_row("subjects", f"{info.subjects:,}")
     head.add_row("sequences", f"{info.sequences:,}")
     head.add_row("frames", f"{info.frames:,}")
     head.add_row("file size", _bytes(info.bytes))
-    for key in sorted(info.attrs):
-        value = str(info.attrs[key])
+    prov = info.provenance
+    shown = dict(info.attrs, kind=prov["kind"], fingerprint=prov["fingerprint"])
+    if prov["fingerprint_source"] == "computed":
+        shown["fingerprint"] += " (computed now: the store predates stored fingerprints)"
+    for key in sorted(shown):
+        value = str(shown[key])
         head.add_row(key, value if len(value) < 80 else value[:77] + "...")
     console.print(head)
     if info.length_stats:

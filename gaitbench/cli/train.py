@@ -81,6 +81,9 @@ def train_command(
     pretext: str = typer.Option(
         "two-view", "--pretext", help="SelfGait pretrain: two-view or next-frame."
     ),
+    name: Optional[str] = typer.Option(
+        None, "--name", help="The run's name in results files (default: the run folder's name)."
+    ),
 ) -> None:
     """Train MODEL with its paper's recipe; writes config.yaml, checkpoints/ and metrics.jsonl.
 
@@ -149,6 +152,7 @@ def train_command(
         tensorboard=tensorboard,
         progress=progress,
         on_start=on_start,
+        name=name,
     )
     with bar:
         if stage is not None or init is not None or labels != 1.0:

@@ -119,10 +119,16 @@ class StoreInfo:
     per_condition: pd.DataFrame  # rows condition, columns view, values sequence counts
     length_stats: dict  # min, p5, median, mean, p95, max frames per sequence
     short_sequences: int  # fewer than 5 frames
+    provenance: dict  # gaitbench.data.store.provenance: fingerprint, kind, generator
 
 
-def store_info(store: Store | str | Path) -> StoreInfo:
-    """Counts and distributions of a store, for ``gaitbench info``."""
+def store_info(
+    store: Store | str | Path, progress: Callable[[int, int], None] | None = None
+) -> StoreInfo:
+    """Counts and distributions of a store, for ``gaitbench info``; ``progress(done, total)``
+    follows the fingerprint's computation on a store written before fingerprints."""
+    from gaitbench.data.store import provenance
+
     store = store if isinstance(store, Store) else Store(store)
     index = store.index
     lengths = index["length"].to_numpy()
@@ -151,4 +157,5 @@ def store_info(store: Store | str | Path) -> StoreInfo:
         per_condition=per_condition,
         length_stats=stats,
         short_sequences=int((lengths < 5).sum()),
+        provenance=provenance(store, progress),
     )

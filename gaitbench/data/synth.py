@@ -63,6 +63,9 @@ DEFAULT_VIEWS = tuple(range(0, 181, 18))
 DIFFICULTIES = tuple(body.DIFFICULTY)
 CASIA_B_SUBJECTS = 124
 TRAIN_FRACTION = 0.6
+# Recorded in every synthetic store (attribute ``generator``) and so in every results file made
+# on one: bump it whenever a change makes the renderer draw different silhouettes.
+GENERATOR_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,19 @@ class SynthSpec:
         ids = [self.subject_id(s) for s in range(1, self.subjects + 1)]
         n_train = min(max(1, round(TRAIN_FRACTION * len(ids))), len(ids) - 1) if len(ids) > 1 else 1
         return {"train": ids[:n_train], "test": ids[n_train:]}
+
+    def generator(self) -> dict:
+        """The renderer's parameters, as stores and results files record them."""
+        return {
+            "generator": "gaitbench synth",
+            "version": GENERATOR_VERSION,
+            "subjects": self.subjects,
+            "views": list(self.views),
+            "frames": list(self.frames),
+            "size": self.size,
+            "difficulty": self.difficulty,
+            "seed": self.seed,
+        }
 
 
 def parse_views(text: str) -> tuple[int, ...]:
@@ -254,6 +270,8 @@ def synthesize(
             source=source,
             force=force,
             partition=spec.partition(),
+            kind="synthetic",
+            generator=spec.generator(),
         ) as writer:
             for (s, c, v), frames in zip(seqs, _map(_render_aligned, jobs, workers)):
                 if len(frames):

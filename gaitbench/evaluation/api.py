@@ -4,6 +4,7 @@ write results JSON."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,12 @@ from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.embeddings import EmbeddingSet, load_embeddings, save_embeddings
 from gaitbench.evaluation.extract import extract_embeddings
 from gaitbench.evaluation.protocols import ProtocolResult, evaluate, grew_submission, protocol_name
-from gaitbench.evaluation.results import build_results, write_results
+from gaitbench.evaluation.results import (
+    build_results,
+    relative_to,
+    training_record,
+    write_results,
+)
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -197,9 +203,11 @@ def evaluate_target(
     ``runs/<model>-<store's file stem>``.
     """
     from gaitbench.data.partitions import resolve_partition
-    from gaitbench.data.store import Store
+    from gaitbench.data.store import Store, provenance
     from gaitbench.paths import default_store, runs_root
+    from gaitbench.training.runinfo import read_run_info
 
+    run_info = None
     if target is None:
         if not data:
             raise GaitbenchError(
@@ -212,12 +220,25 @@ def evaluate_target(
         out_dir = out_dir or runs_root() / f"{info['model']}-{store_path.stem}"
     else:
         model, info = load_model_for_evaluation(target, model_name, dataset)
-        store_path = Path(data) if data else default_store(str(info["dataset"]))
+        run_info = read_run_info(info["run_dir"]) if info["run_dir"] else None
+        if data:
+            store_path = Path(data)
+        elif run_info and run_info.get("store"):
+            # The store the run was trained on, recorded in RUN/run.json.
+            store_path = Path(run_info["store"])
+            if not store_path.is_file():
+                raise GaitbenchError(
+                    f"store {store_path}, recorded in {info['run_dir']}/run.json as the training "
+                    "store, not found: pass --data STORE"
+                )
+        else:
+            store_path = default_store(str(info["dataset"]))
         _check_store_file(store_path, str(info["dataset"]))
         store = Store(store_path)
     ds = str(info["dataset"])
     protocol = protocol_name(protocol or ds)
     config = info.get("config") or {}
+    data_info = provenance(store, _fingerprint_progress(progress) if progress else None)
     spec = partition or (config.get("data") or {}).get("partition") or "official"
     part = resolve_partition(
         spec, store.dataset, store.subjects(), getattr(store, "partition", None)
@@ -226,9 +247,23 @@ def evaluate_target(
     tick = progress("extracting embeddings", len(test)) if progress else None
     emb = extract_embeddings(model, store, test, device, batch_size, progress=tick)
     emb = mark_roles(emb, protocol, part)
-    emb.attrs.update(model=info["model"], dataset=ds, checkpoint=info["checkpoint"])
-
     out = Path(out_dir) if out_dir else (info["run_dir"] or Path(info["checkpoint"]).parent)
+    run_name = (run_info or {}).get("name") or (
+        info["run_dir"].name
+        if info["run_dir"]
+        else Path(info["checkpoint"]).stem
+        if info["checkpoint"]
+        else info["model"]  # a model evaluated without training (gei)
+    )
+    training = training_record(config, info["iteration"], run_info)
+    emb.attrs.update(
+        model=info["model"],
+        dataset=ds,
+        checkpoint=relative_to(info["checkpoint"], out),
+        run=run_name,
+        data=json.dumps(data_info),
+        training=json.dumps(training),
+    )
     emb_path = save_embeddings(out / f"embeddings-{protocol}.h5", emb)
     sub_path = grew_submission(emb, submission, metric, device) if submission else None
     if submission and protocol == "grew" and not _has_local_probes(emb):
@@ -240,10 +275,13 @@ def evaluate_target(
         model=info["model"],
         dataset=ds,
         model_args=info["model_args"],
-        checkpoint=info["checkpoint"],
+        checkpoint=relative_to(info["checkpoint"], out),
         iteration=info["iteration"],
         config=config,
-        embeddings=str(emb_path),
+        embeddings=relative_to(emb_path, out),
+        run=run_name,
+        data=_with_test_counts(data_info, emb, result),
+        training=training,
     )
     suffix = "-drop-missing" if drop_missing else ""
     res_path = write_results(out / f"results-{protocol}{suffix}.json", results)
@@ -257,6 +295,33 @@ def _check_store_file(path: Path, dataset: str) -> None:
         )
 
 
+def _fingerprint_progress(progress: ProgressFactory) -> Callable[[int, int], None]:
+    """A (done, total) callback for a store's fingerprint (computed only for stores written
+    before fingerprints existed) on top of a progress factory."""
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if "tick" not in state:
+            state["tick"] = progress("fingerprint (not stored: computing)", total)
+            state["seen"] = 0
+        state["tick"](done - state["seen"])
+        state["seen"] = done
+
+    return update
+
+
+def _with_test_counts(data_info: dict | None, emb: EmbeddingSet, result: ProtocolResult) -> dict:
+    """``data`` plus the test split's counts: subjects, probe and gallery sequences."""
+    out = dict(data_info or {})
+    out["test"] = {
+        "subjects": int(len(set(emb.subject.tolist()))),
+        "sequences": int(len(emb)),
+        "probe": int(sum(result.n_probe.values())),
+        "gallery": int(result.n_gallery),
+    }
+    return out
+
+
 def _options(drop_missing: bool) -> dict:
     # Only passed when asked for: a real-scene protocol then rejects it instead of ignoring it.
     return {"drop_missing": True} if drop_missing else {}
@@ -267,6 +332,25 @@ def _dataset_name(ds: str) -> str:
         return protocol_name(ds)
     except GaitbenchError:
         return ds
+
+
+def _json_attr(value) -> dict | None:
+    """An embeddings attribute holding JSON (written by `evaluate_target`); None if absent."""
+    if not value:
+        return None
+    try:
+        out = json.loads(value)
+    except (TypeError, json.JSONDecodeError):
+        return None
+    return out if isinstance(out, dict) else None
+
+
+def _bare(path) -> str | None:
+    """Embeddings files written before schema 2 hold the checkpoint's absolute path: keep its
+    relative form, or the file name."""
+    if not path:
+        return None
+    return str(path) if not Path(str(path)).is_absolute() else Path(str(path)).name
 
 
 def _has_local_probes(emb: EmbeddingSet) -> bool:
@@ -293,11 +377,15 @@ def evaluate_file(
     if submission and protocol == "grew" and not _has_local_probes(emb):
         return Evaluation(None, {}, None, Path(path), sub_path)
     result = evaluate(emb, protocol, metric, device, **_options(drop_missing))
+    data_info = _json_attr(emb.attrs.get("data"))
     results = build_results(
         result,
         model=emb.attrs.get("model"),
         dataset=_dataset_name(ds) if ds else protocol,
-        checkpoint=emb.attrs.get("checkpoint"),
-        embeddings=str(path),
+        checkpoint=_bare(emb.attrs.get("checkpoint")),
+        embeddings=Path(path).name,
+        run=emb.attrs.get("run") or Path(path).stem,
+        data=_with_test_counts(data_info, emb, result) if data_info else None,
+        training=_json_attr(emb.attrs.get("training")),
     )
     return Evaluation(result, results, None, Path(path), sub_path)

@@ -79,14 +79,17 @@ def per_probe_ranking(
     dist: np.ndarray, probe_ids: np.ndarray, gallery_ids: np.ndarray, max_rank: int
 ) -> dict[str, np.ndarray]:
     """Per-probe pieces of the ranking metrics for a block of probe rows: ``hits`` bool
-    ``[n, max_rank]`` (CMC), ``ap`` and ``inp`` float ``[n]`` (NaN without a true match) and
-    ``valid`` bool ``[n]``. Blocks of rows can be concatenated, so a big gallery is ranked in pieces."""
+    ``[n, max_rank]`` (CMC), ``ap`` and ``inp`` float ``[n]`` (NaN without a true match),
+    ``valid`` bool ``[n]`` and ``first`` int ``[n]`` (1-based rank of the first true match, 0
+    without one). Blocks of rows can be concatenated, so a big gallery is ranked in pieces."""
     matches = ranked_matches(dist, probe_ids, gallery_ids)
+    valid = matches.any(axis=1)
     return {
         "hits": cmc(matches, max_rank),
         "ap": average_precision(matches),
         "inp": inverse_negative_penalty(matches),
-        "valid": matches.any(axis=1),
+        "valid": valid,
+        "first": np.where(valid, np.argmax(matches, axis=1) + 1, 0),
     }
 
 

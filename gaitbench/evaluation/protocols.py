@@ -78,6 +78,9 @@ class ProtocolResult:
     missing_gallery: dict[str, dict[str, int]] = field(default_factory=dict)
     # test sequences that are neither gallery nor probe under the protocol (left out)
     n_unused: int = 0
+    # Every probe's outcome, so that two runs can be compared probe by probe (results JSON
+    # ``per_probe``; its layout is documented in gaitbench/evaluation/results.py).
+    per_probe: dict = field(default_factory=dict, repr=False)
 
 
 def evaluate(
@@ -158,6 +161,17 @@ def _view_protocol(
     p_subject, p_view, p_cond = es.subject[p_idx], view_code[p_idx], cond[p_idx]
     present = [set(g_subject[view_code[g_idx] == v]) for v in range(n_views)]
 
+    hit = nearest_subject == p_subject[:, None]  # [probes, gallery views]: rank-1 true match
+    counted = np.ones_like(hit)
+    counted[np.arange(len(p_idx)), p_view] = False  # identical view: excluded
+    if drop_missing:
+        counted &= np.array([[s in present[v] for v in range(n_views)] for s in p_subject])
+    outcome = np.where(counted, np.where(hit, "1", "0"), "-")
+    probe_ids = np.array(
+        [f"{s}/{c}/{v}" for s, c, v in zip(p_subject, es.condition[p_idx], es.view[p_idx])]
+    )
+    per_probe = {"layout": "view-pairs", "gallery_views": list(views), "conditions": {}}
+
     metrics, matrices, counts, missing = {}, {}, {}, {}
     for name, conds in spec["probes"].items():
         in_set = np.isin(p_cond, conds)
@@ -178,6 +192,11 @@ def _view_protocol(
             continue  # e.g. a store without clothing sequences: no CL figure rather than NaN
         matrices[name], counts[name] = acc, int(in_set.sum())
         missing[name] = {"missing": n_missing, "pairs": n_pairs}
+        per_probe["conditions"][name] = {
+            "probe": probe_ids[in_set].tolist(),
+            "view": [views[v] for v in p_view[in_set]],
+            "outcome": ["".join(row) for row in outcome[in_set]],
+        }
         metrics[name] = {
             "rank1": float(np.nanmean(per_view)),
             "rank1_per_view": {v: _num(x) for v, x in zip(views, per_view)},
@@ -198,6 +217,7 @@ def _view_protocol(
         n_gallery=int(g_mask.sum()),
         missing_gallery=missing,
         n_unused=int((~(g_mask | p_mask)).sum()),
+        per_probe=per_probe,
     )
 
 
@@ -253,7 +273,13 @@ def _real_scene(
             "both are needed (check the role / condition columns of the embeddings)"
         )
     p_sub, g_sub = es.subject[p_mask], es.subject[g_mask]
-    pieces: dict[str, list[np.ndarray]] = {"hits": [], "ap": [], "inp": [], "valid": []}
+    pieces: dict[str, list[np.ndarray]] = {
+        "hits": [],
+        "ap": [],
+        "inp": [],
+        "valid": [],
+        "first": [],
+    }
     max_rank = max(REAL_SCENE_RANKS)
     for rs, dist in _iter_rows(es.embeddings, p_mask, g_mask, metric, device):
         for k, v in per_probe_ranking(dist, p_sub[rs], g_sub, max_rank).items():
@@ -265,6 +291,16 @@ def _real_scene(
     metrics = {f"rank{k}": rr.ranks[k] for k in REAL_SCENE_RANKS}
     metrics.update(mAP=rr.mAP, mINP=rr.mINP)
     metrics = {k: _num(v) for k, v in metrics.items()}
+    probe_ids = [
+        f"{s}/{c}/{v}" for s, c, v in zip(p_sub, es.condition[p_mask], es.view[p_mask])
+    ]
+    per_probe = {
+        "layout": "ranking",
+        "unmatched": unmatched,
+        "probe": probe_ids,
+        "rank": [int(r) if r > 0 else None for r in joined["first"]],
+        "ap": [None if np.isnan(x) else round(float(x), 6) for x in joined["ap"]],
+    }
     nice = {"grew": "GREW local split (gallery 01, probe 02)", "gait3d": "Gait3D"}[protocol]
     how = "unmatched probes count as misses" if unmatched == "miss" else "unmatched probes skipped"
     return ProtocolResult(
@@ -275,6 +311,7 @@ def _real_scene(
         options={"unmatched": unmatched, "n_valid": rr.n_valid},
         n_probe={"all": rr.n_probe},
         n_gallery=int(g_mask.sum()),
+        per_probe=per_probe,
     )
 
 

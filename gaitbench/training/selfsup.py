@@ -36,6 +36,7 @@ from gaitbench.training import distributed as D
 from gaitbench.training import run_folder
 from gaitbench.training.config import Recipe
 from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook, TensorBoardHook
+from gaitbench.training.runinfo import RunInfoHook
 from gaitbench.training.trainer import (
     Trainer,
     TrainResult,
@@ -334,6 +335,7 @@ def pretrain(
         )
         hooks: list[Hook] = [
             MetricsHook(run_dir / "metrics.jsonl", progress),
+            RunInfoHook(run_dir, store_path, seed),
             CheckpointHook(recipe.train.save_every, recipe.train.keep_last),
         ]
         if tensorboard:

@@ -42,6 +42,7 @@ from gaitbench.training.hooks import (
     append_jsonl,
 )
 from gaitbench.training.losses import GaitLoss
+from gaitbench.training.runinfo import RunInfoHook, set_run_name
 
 
 @dataclass
@@ -77,7 +78,7 @@ class _StopRequest:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
 
@@ -496,6 +497,7 @@ def train(
         metrics_path = run_dir / "metrics.jsonl"
         if dist.is_main:
             hooks.append(MetricsHook(metrics_path, progress))
+            hooks.append(RunInfoHook(run_dir, store_path, seed))
             if tensorboard:
                 hooks.append(TensorBoardHook(run_dir / "tensorboard"))
         hooks.append(CheckpointHook(recipe.train.save_every, recipe.train.keep_last))
@@ -562,6 +564,7 @@ def train_model(
     progress: Callable[[int, dict | None], None] | None = None,
     on_start: Callable[[Recipe, Path, Path], None] | None = None,
     runner: Callable[..., TrainResult] | None = None,
+    name: str | None = None,
 ) -> TrainResult:
     """What ``gaitbench train`` does: resolve the recipe, store and run folder, then `train`.
 
@@ -572,7 +575,8 @@ def train_model(
     run lives, and a resume must keep the run's settings (see `gaitbench.training.run_folder`).
     ``on_start(recipe, store, run_dir)`` is called once everything is resolved and checked (the
     CLI prints a header there). ``runner`` replaces `train` with a function of the same
-    signature (SelfGait's pretrain / finetune stages).
+    signature (SelfGait's pretrain / finetune stages). ``name``: the run's name in
+    its results files (default: the run folder's name), kept in ``RUN/run.json``.
     """
     from gaitbench.data.store import Store
     from gaitbench.models import get_entry
@@ -632,6 +636,8 @@ def train_model(
             run_folder.refuse_existing_run(run_dir)
         if on_start is not None:
             on_start(resolved, store, run_dir)
+        if name is not None and main_rank:
+            set_run_name(run_dir, name)
         return (runner or train)(
             resolved,
             store,

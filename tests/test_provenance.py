@@ -1,0 +1,174 @@
+"""Provenance: the store's fingerprint (a content hash, stable across re-writes), real or
+synthetic, `info --json`, the run folder remembering its store, and results files (schema 2) that
+name their data, training and per-probe outcomes with no absolute path in them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from _eval_helpers import make_store
+from typer.testing import CliRunner
+
+from gaitbench.cli import app
+from gaitbench.data.store import Store, StoreWriter, provenance
+from gaitbench.evaluation.results import load_results, upgrade_v1
+
+torch.set_num_threads(1)
+runner = CliRunner()
+SMALL = [
+    "--set", "data.ids_per_batch=2", "--set", "data.seqs_per_id=2", "--set", "data.frames=4",
+    "--set", "data.workers=0", "--set", "train.log_every=1", "--set", "scheduler.milestones=[]",
+]  # fmt: skip
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 2-iteration gaitset-tiny run trained through the CLI with --name, then evaluated
+    without --data (the store comes from the run folder)."""
+    tmp = tmp_path_factory.mktemp("prov")
+    store = make_store(tmp / "data" / "casia-b-64.h5")
+    run = tmp / "runs" / "folder-name"
+    res = runner.invoke(
+        app,
+        ["train", "gaitset-tiny", "--data", str(store), "-n", "2", "--seed", "3",
+         "--out", str(run), "--name", "my-run", *SMALL],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["evaluate", str(run), "--batch-size", "4"])
+    assert res.exit_code == 0, res.output
+    return tmp, store, run
+
+
+def test_fingerprint_is_a_content_hash(tmp_path):
+    a = make_store(tmp_path / "a.h5")
+    b = make_store(tmp_path / "other-name.h5")  # same content, another file and time
+    with Store(a) as sa, Store(b) as sb:
+        assert sa.attrs["created"] and sa.attrs["fingerprint"] == sb.attrs["fingerprint"]
+        assert sa.attrs["fingerprint"].startswith("sha256:") and sa.attrs["kind"] == "real"
+    c = make_store(tmp_path / "c.h5", subjects=("075", "076", "078"))  # one id differs
+    with Store(a) as sa, Store(c) as sc:
+        assert sa.attrs["fingerprint"] != sc.attrs["fingerprint"]
+    # A store written before fingerprints: computed on demand, to the same value.
+    with h5py.File(b, "a") as f:
+        del f.attrs["fingerprint"], f.attrs["kind"]
+    with Store(a) as sa, Store(b) as sb:
+        stored, computed = provenance(sa), provenance(sb)
+    assert computed["fingerprint"] == stored["fingerprint"]
+    assert (stored["fingerprint_source"], computed["fingerprint_source"]) == ("stored", "computed")
+    assert computed["kind"] == "real" and computed["file"] == "other-name.h5"
+
+
+def test_one_frame_changed_changes_the_fingerprint(tmp_path):
+    def write(path, value):
+        with StoreWriter(path, dataset="casia-b", size=64, source="test") as w:
+            frames = np.zeros((20, 64, 64), np.uint8)
+            frames[13, 5, 7] = value
+            w.add("001", "nm-01", "000", frames)
+        with Store(path) as s:
+            return s.attrs["fingerprint"]
+
+    assert write(tmp_path / "a.h5", 255) == write(tmp_path / "b.h5", 255)
+    assert write(tmp_path / "c.h5", 255) != write(tmp_path / "d.h5", 254)
+
+
+def test_info_json_and_synthetic_kind(tmp_path):
+    out = tmp_path / "synth.h5"
+    res = runner.invoke(
+        app, ["synth", str(out), "--subjects", "3", "--views", "0,90", "--frames", "4-5"]
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["info", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)
+    assert info["kind"] == "synthetic" and info["fingerprint"].startswith("sha256:")
+    assert info["fingerprint_source"] == "stored"
+    gen = info["generator"]
+    assert (gen["subjects"], gen["views"], gen["frames"], gen["seed"]) == (3, [0, 90], [4, 5], 0)
+    assert gen["difficulty"] == "standard" and gen["version"] == 1
+    assert info["sequences"] == 3 * 10 * 2 and info["subjects"] == 3
+
+
+def test_evaluate_reads_the_store_from_the_run_folder(trained):
+    tmp, store, run = trained
+    info = json.loads((run / "run.json").read_text())
+    assert Path(info["store"]) == store.resolve() and info["name"] == "my-run"
+    assert info["seed"] == 3 and info["precision"] == "fp32" and info["device"] == "cpu"
+    assert [(s["from"], s["to"]) for s in info["segments"]] == [(0, 2)]
+    r = load_results(run / "results-casia-b.json")
+    assert r["schema"] == "gaitbench-results/2" and r["run"] == "my-run"
+    with Store(store) as s:
+        assert r["data"]["fingerprint"] == s.attrs["fingerprint"]
+    assert r["data"]["file"] == "casia-b-64.h5" and r["data"]["kind"] == "real"
+    # make_store: test subjects 075-077, 8 conditions x 2 views; probes nm-05/06, bg-01, cl-01
+    assert r["data"]["test"] == {"subjects": 3, "sequences": 48, "probe": 24, "gallery": 24}
+    t = r["training"]
+    assert (t["seed"], t["iterations"], t["precision"], t["device"]) == (3, 2, "fp32", "cpu")
+    assert t["batch"] == {"p": 2, "k": 2, "frames": 4} and t["wall_seconds"] > 0
+    assert t["recipe_hash"].startswith("sha256:") and t["data_fingerprint"] == r["data"]["fingerprint"]
+
+
+def test_results_hold_no_absolute_path(trained):
+    tmp, store, run = trained
+    text = (run / "results-casia-b.json").read_text()
+    assert str(tmp) not in text and str(Path(tmp).resolve()) not in text
+    r = json.loads(text)
+    assert not [s for s in _strings(r) if s.startswith("/") or ":\\" in s]
+    assert r["checkpoint"] == "checkpoints/last.pt" and r["embeddings"] == "embeddings-casia-b.h5"
+    # --embeddings --json carries the same provenance, still without paths
+    res = runner.invoke(app, ["evaluate", "--embeddings", str(run / "embeddings-casia-b.h5"),
+                              "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    again = json.loads(res.stdout)
+    assert again["run"] == "my-run" and again["data"]["fingerprint"] == r["data"]["fingerprint"]
+    assert not [s for s in _strings(again) if s.startswith("/")]
+
+
+def test_per_probe_outcomes_give_the_protocol_figures(trained):
+    """Rank-1 recomputed from the per-probe outcomes equals the protocol's figure."""
+    _, _, run = trained
+    r = load_results(run / "results-casia-b.json")
+    pp = r["per_probe"]
+    assert pp["layout"] == "view-pairs" and pp["gallery_views"] == ["000", "090"]
+    for cond, m in r["metrics"].items():
+        c = pp["conditions"][cond]
+        assert len(c["probe"]) == len(c["outcome"]) == r["n_probe"][cond]
+        per_view = []
+        for pv in pp["gallery_views"]:
+            rows = [o for o, v in zip(c["outcome"], c["view"]) if v == pv]
+            cells = []
+            for g, gv in enumerate(pp["gallery_views"]):
+                if gv == pv:
+                    assert {o[g] for o in rows} == {"-"}
+                    continue
+                cells.append(round(100 * sum(o[g] == "1" for o in rows) / len(rows), 2))
+            per_view.append(sum(cells) / len(cells))
+            assert per_view[-1] == pytest.approx(m["rank1_per_view"][pv])
+        assert sum(per_view) / len(per_view) == pytest.approx(m["rank1"])
+
+
+def test_schema_1_converts_with_a_note():
+    v1 = {
+        "schema": "gaitbench-results/1", "protocol": "casia-b", "model": "hstl",
+        "dataset": "casia-b", "metric": "euc", "metrics": {"NM": {"rank1": 90.0}},
+        "checkpoint": "/tmp/x/runs/hstl/checkpoints/last.pt",
+    }  # fmt: skip
+    v2 = upgrade_v1(v1, run="hstl-old")
+    assert v2["schema"] == "gaitbench-results/2" and v2["run"] == "hstl-old"
+    assert v2["data"] is None and v2["training"] is None and v2["per_probe"] is None
+    assert v2["checkpoint"] == "last.pt" and "fingerprint" in v2["notes"][-1]

@@ -1,7 +1,7 @@
 """The gait energy image (Han & Bhanu, TPAMI 2006): a non-learned floor for every table.
 
     frames [n, s, 64, 44] in 0..1 -> mean over the sequence's frames -> GEI [n, 64, 44]
-                                   -> `parts` horizontal strips, each flattened -> [n, parts, 64 / parts * 44]
+        -> `parts` horizontal strips, each flattened -> embeddings [n, parts, 64 / parts * 44]
 
 No trainable parameters, no checkpoint: ``gaitbench evaluate --model gei --data STORE`` runs it
 directly. The input is what every gaitbench model sees, the central 64 x 44 columns of the stored

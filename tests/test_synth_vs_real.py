@@ -1,0 +1,137 @@
+"""The synthetic-against-real table and Kendall's tau, on hand-made results JSON."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gaitbench.errors import GaitbenchError
+from gaitbench.reporting.synth_vs_real import (
+    load,
+    one_side_only,
+    rank_agreement,
+    side_by_side,
+    to_markdown,
+)
+
+COMPARE = Path(__file__).resolve().parents[1] / "results" / "synth-vs-real" / "compare.py"
+
+
+def result(model: str, nm: float, bg: float, cl: float, kind: str | None = None) -> dict:
+    r = {
+        "schema": "gaitbench-results/1",
+        "protocol": "casia-b",
+        "model": model,
+        "dataset": "casia-b",
+        "metric": "euc",
+        "metrics": {c: {"rank1": v} for c, v in (("NM", nm), ("BG", bg), ("CL", cl))},
+    }
+    if kind:
+        r["schema"] = "gaitbench-results/2"
+        r["data"] = {"kind": kind, "fingerprint": "sha256:0"}
+    return r
+
+
+SYNTH = [
+    result("gaitset-tiny", 50.0, 30.0, 20.0),
+    result("gaitpart-tiny", 40.0, 35.0, 10.0),
+    result("hstl-tiny", 60.0, 20.0, 30.0),
+    result("gei", 21.0, 15.0, 6.0),
+]
+REAL = [
+    result("gaitset-tiny", 62.0, 46.0, 26.0),  # seed 0
+    result("gaitset-tiny", 64.0, 44.0, 28.0),  # seed 1
+    result("gaitpart-tiny", 55.0, 40.0, 20.0),
+    result("hstl-tiny", 70.0, 30.0, 15.0),
+    result("gei", 23.4, 16.2, 6.6),
+]
+
+
+def test_side_by_side_means_seeds_and_orders_by_real():
+    df = side_by_side(SYNTH, REAL)
+    # real mean over conditions: hstl 38.33, gaitset 45.0, gaitpart 38.33 -> gaitset, then the
+    # two tied by name; the floor last
+    assert list(dict.fromkeys(df.model)) == ["gaitset-tiny", "gaitpart-tiny", "hstl-tiny", "gei"]
+    row = df[(df.model == "gaitset-tiny") & (df.condition == "NM")].iloc[0]
+    assert (row.synthetic, row.real, row.difference) == (50.0, 63.0, -13.0)
+    assert (row.n_synthetic, row.n_real) == (1, 2) and not row.within
+    mean = df[(df.model == "gaitset-tiny") & (df.condition == "mean")].iloc[0]
+    assert mean.real == pytest.approx(45.0) and mean.synthetic == pytest.approx(100 / 3)
+    gei = df[(df.model == "gei") & (df.condition == "CL")].iloc[0]
+    assert gei.difference == pytest.approx(-0.6) and gei.within
+
+
+def test_kendall_tau_over_trained_models_only():
+    agreement = rank_agreement(side_by_side(SYNTH, REAL)).set_index("condition")
+    # NM: synthetic hstl > gaitset > gaitpart, real hstl > gaitset > gaitpart: the same order
+    assert agreement.loc["NM", "tau"] == pytest.approx(1.0) and agreement.loc["NM", "models"] == 3
+    # BG: synthetic gaitpart > gaitset > hstl; real gaitset (45) > gaitpart (40) > hstl (30):
+    # one of the three pairs is discordant -> (2 - 1) / 3
+    assert agreement.loc["BG", "tau"] == pytest.approx(1 / 3)
+    # CL: synthetic hstl > gaitset > gaitpart; real gaitset (27) > gaitpart (20) > hstl (15):
+    # hstl's two pairs discordant, one concordant -> (1 - 2) / 3
+    assert agreement.loc["CL", "tau"] == pytest.approx(-1 / 3)
+
+
+def test_fewer_than_two_models_give_no_tau():
+    agreement = rank_agreement(side_by_side(SYNTH[:1] + SYNTH[3:], REAL[:1] + REAL[4:]))
+    assert agreement["tau"].isna().all() and (agreement["models"] == 1).all()
+
+
+def test_markdown_names_the_floor_and_the_differences():
+    df = side_by_side(SYNTH, REAL)
+    text = to_markdown(df, rank_agreement(df))
+    assert "| gei (floor) | 21.0 | 23.4 | -2.4 |" in text
+    assert "| NM | 1.00 |" in text
+    within = int(df.within.sum())
+    assert f"{within} of 16 figures within 5 points" in text
+
+
+def test_load_refuses_the_wrong_kind_and_empty_input(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps(result("gei", 1, 2, 3, kind="real")))
+    (tmp_path / "notes.json").write_text("{}")  # not a results file: ignored
+    assert [r["model"] for r in load([tmp_path], "real")] == ["gei"]
+    with pytest.raises(GaitbenchError, match="computed on real data but is passed as synthetic"):
+        load([tmp_path], "synthetic")
+    with pytest.raises(GaitbenchError, match="no gaitbench results JSON"):
+        load([tmp_path / "notes.json"], "real")
+
+
+def test_models_on_one_side_only_are_named():
+    extra = [*REAL, result("deepgaitv2-tiny", 70.0, 60.0, 30.0)]
+    left_out = one_side_only(SYNTH, extra)
+    assert left_out == {"synthetic": [], "real": ["deepgaitv2-tiny"]}
+    df = side_by_side(SYNTH, extra)
+    assert "deepgaitv2-tiny" not in set(df.model)
+    text = to_markdown(df, rank_agreement(df), left_out)
+    assert "Left out, real results only: deepgaitv2-tiny." in text
+
+
+def test_no_common_model_is_an_error():
+    with pytest.raises(GaitbenchError, match="no model on both sides"):
+        side_by_side(SYNTH[:1], REAL[2:3])
+
+
+def test_compare_script_writes_the_tables(tmp_path):
+    for side, rs in (("synthetic", SYNTH), ("real", REAL)):
+        (tmp_path / side).mkdir()
+        for i, r in enumerate(rs):
+            (tmp_path / side / f"{i}.json").write_text(json.dumps(r))
+    out = tmp_path / "out"
+    args = ["--synthetic", str(tmp_path / "synthetic"), "--real", str(tmp_path / "real")]
+    proc = subprocess.run(
+        [sys.executable, str(COMPARE), *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "table.md").read_text() == proc.stdout
+    table = pd.read_csv(out / "table.csv")
+    assert len(table) == 16 and set(table.condition) == {"NM", "BG", "CL", "mean"}
+    agreement = pd.read_csv(out / "agreement.csv")
+    assert math.isclose(agreement.set_index("condition").loc["NM", "tau"], 1.0)

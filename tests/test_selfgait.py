@@ -330,3 +330,291 @@ def test_label_efficiency_table_plot_and_cli(tmp_path):
 
     with pytest.raises(GaitbenchError, match="selfgait.json not found"):
         le.collect([tmp_path / "out"])
+
+
+# -- as released: recipe, optimiser carried into fine-tuning, initialisation, augmentation --------
+
+
+def test_recipes_are_the_releases():
+    from gaitbench.training.config import apply_overrides, find_recipe, load_recipe
+
+    finetune = load_recipe(find_recipe("selfgait-tiny", "casia-b"))
+    o = finetune.optimizer
+    assert (o.name, o.lr, o.momentum, o.weight_decay) == ("sgd", 0.03, 0.9, 0.0004)
+    assert finetune.scheduler.gamma == 1.0  # no schedule
+    d = finetune.data
+    assert (d.ids_per_batch, d.seqs_per_id, d.frames, d.sample_type) == (8, 16, 30, "fixed_ordered")
+    assert [(a.name, a.p) for a in d.augment] == [("frame-flip", 0.5)]
+    assert (finetune.loss.triplet_margin, finetune.loss.ce_weight) == (0.2, 0.0)
+    assert finetune.train.iterations == 80000 and finetune.train.amp is False
+    pretrain = apply_overrides(finetune, selfsup.PRETRAIN_OVERRIDES)
+    assert pretrain.train.iterations == 10000
+    assert pretrain.optimizer == finetune.optimizer  # one optimiser for both stages
+    assert selfsup.PRETRAIN_AUGMENT == (("frame-flip", 0.5),)
+
+
+def test_finetune_continues_the_pretraining_optimiser(tmp_path):
+    store = write_store(tmp_path / "s.h5")
+    pre = selfsup.pretrain(tiny_recipe(iterations=2), store, tmp_path / "pre")
+    pre_ckpt = load_checkpoint(pre.checkpoint)
+    model = create("selfgait-tiny")
+    pre_names = [n for n, p in model.named_parameters() if p.requires_grad]
+    backbone = [n for n in pre_names if n.startswith(("encoder.", "mtb.", "fcs."))]
+    assert len(pre_ckpt["optimizer"]["param_groups"][0]["params"]) == len(pre_names)
+
+    recipe = tiny_recipe(iterations=1)
+    recipe.optimizer.weight_decay = 0.0004
+    carried = selfsup.carried_optimizer_state(pre_ckpt, pre_names, backbone, recipe)
+    group = carried["param_groups"][0]
+    assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.03, 0.9, 0.0004)
+    for j, name in enumerate(backbone):
+        i = pre_names.index(name)
+        assert torch.equal(
+            carried["state"][j]["momentum_buffer"],
+            pre_ckpt["optimizer"]["state"][i]["momentum_buffer"],
+        ), name
+
+    # One fine-tuning step with the carried state and one with a fresh SGD, from the same weights
+    # on the same batch: same gradient g, so the buffers differ by exactly momentum x carried.
+    runs = {}
+    for carry in (True, False):
+        res = selfsup.finetune(
+            recipe, store, tmp_path / f"ft-{carry}", init=tmp_path / "pre", carry_optimizer=carry
+        )
+        runs[carry] = load_checkpoint(res.checkpoint)["optimizer"]
+    record = json.loads((tmp_path / "ft-True" / "selfgait.json").read_text())
+    assert record["optimizer_state"] == f"carried from {tmp_path / 'pre'} iteration 2"
+    assert json.loads((tmp_path / "ft-False" / "selfgait.json").read_text())["optimizer_state"] == (
+        "fresh"
+    )
+    assert runs[True]["param_groups"][0]["lr"] == 0.03
+    for j in range(len(backbone)):
+        expected = 0.9 * carried["state"][j]["momentum_buffer"]
+        got = runs[True]["state"][j]["momentum_buffer"] - runs[False]["state"][j]["momentum_buffer"]
+        assert torch.allclose(got, expected, atol=1e-5), backbone[j]
+
+
+def test_cli_finetune_writes_the_releases_optimiser(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from gaitbench.cli import app
+
+    store = write_store(tmp_path / "s.h5")
+    selfsup.pretrain(tiny_recipe(iterations=1), store, tmp_path / "pre")
+    small = ["data.ids_per_batch=2", "data.seqs_per_id=2", "data.frames=6", "data.workers=0"]
+    args = ["train", "selfgait-tiny", "--stage", "finetune", "--init", str(tmp_path / "pre")]
+    args += ["--data", str(store), "-n", "1", "--out", str(tmp_path / "ft")]
+    args += [x for kv in small for x in ("--set", kv)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((tmp_path / "ft" / "config.yaml").read_text())
+    assert config["optimizer"] == {
+        "name": "sgd",
+        "lr": 0.03,
+        "weight_decay": 0.0004,
+        "momentum": 0.9,
+    }
+    record = json.loads((tmp_path / "ft" / "selfgait.json").read_text())
+    assert record["optimizer_state"].startswith("carried from")
+
+
+def test_initialisation_and_mtb_bias_as_released():
+    torch.manual_seed(0)
+    model = create("selfgait")
+    convs = [m for m in model.encoder.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 6 and all(c.bias is None for c in convs)
+    for conv in convs:
+        fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        fan_out = conv.out_channels * conv.kernel_size[0] * conv.kernel_size[1]
+        bound = (6 / (fan_in + fan_out)) ** 0.5
+        w = conv.weight.abs()
+        # xavier-uniform: U(-bound, bound), so the largest of hundreds of draws nears the bound
+        assert w.max() <= bound and w.max() > 0.95 * bound
+        assert w.mean().item() == pytest.approx(bound / 2, rel=0.05)
+    mtb_convs = [m for m in model.mtb.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert len(mtb_convs) == 4 and all(c.bias is not None for c in mtb_convs)
+    # 31 parts x (32 + 128 + 32 + 128) biases on the published widths (128 channels, squeeze 4)
+    assert sum(c.bias.numel() for c in mtb_convs) == 31 * (32 + 128 + 32 + 128)
+
+
+def test_frame_flip_draws_each_frame():
+    from gaitbench.data.sampling import augment_sequence
+
+    rng = np.random.default_rng(0)
+    frames = (rng.random((40, 64, 64)) < 0.3).astype(np.uint8) * 255
+    out = augment_sequence(frames, [("frame-flip", 0.5)], np.random.default_rng(1))
+    cut = frames[:, :, 10:54]
+    flipped = [bool(np.array_equal(o, c[:, ::-1])) for o, c in zip(out, cut)]
+    kept = [bool(np.array_equal(o, c)) for o, c in zip(out, cut)]
+    assert all(f != k for f, k in zip(flipped, kept))  # each frame: mirrored or untouched
+    assert 10 < sum(flipped) < 30  # drawn per frame, not once for the clip
+    expected = np.random.default_rng(1).random(40) < 0.5
+    assert flipped == expected.tolist()
+
+
+# -- the collapse monitor ------------------------------------------------------------------------
+
+
+def test_embedding_spread_is_one_over_sqrt_dim_for_random_directions_and_zero_when_collapsed():
+    from gaitbench.models.selfgait import collapse_threshold, embedding_spread
+
+    torch.manual_seed(0)
+    random = torch.randn(4000, 3, 64)
+    assert embedding_spread(random).item() == pytest.approx(1 / 8, rel=0.02)
+    one = torch.randn(1, 3, 64).expand(50, 3, 64) * torch.rand(50, 1, 1)  # one direction per part
+    assert embedding_spread(one).item() == pytest.approx(0.0, abs=1e-6)
+    assert collapse_threshold(128) == pytest.approx(0.02 / 128**0.5)
+
+
+def test_collapse_monitor_is_logged_and_warns(tmp_path):
+    from types import SimpleNamespace
+
+    store = write_store(tmp_path / "s.h5")
+    res = selfsup.pretrain(tiny_recipe(iterations=2), store, tmp_path / "pre")
+    assert all(0 < log["embed_std"] < 1 / 32**0.5 for log in res.logs)
+    lines = [json.loads(x) for x in (tmp_path / "pre" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["embed_std"] for r in lines if "embed_std" in r] == [x["embed_std"] for x in res.logs]
+    record = json.loads((tmp_path / "pre" / "selfgait.json").read_text())
+    assert record["collapse_threshold"] == pytest.approx(0.02 / 32**0.5)
+
+    hook = selfsup.CollapseHook(0.01, 32, tmp_path / "m.jsonl")
+    healthy = {"loss": 1.0, "embed_std": 0.02}
+    hook.after_step(SimpleNamespace(iteration=10), healthy)
+    assert "collapse_warning" not in healthy and not (tmp_path / "m.jsonl").exists()
+    low = {"loss": 0.1, "embed_std": 0.004}
+    hook.after_step(SimpleNamespace(iteration=20), low)
+    assert low["collapse_warning"].startswith(
+        "embedding spread 0.0040 at iteration 20 is below 0.0100"
+    )
+    event = json.loads((tmp_path / "m.jsonl").read_text())
+    assert event["event"] == "collapse" and event["iteration"] == 20
+    lower = {"loss": 0.1, "embed_std": 0.001}
+    hook.after_step(SimpleNamespace(iteration=30), lower)  # warned once
+    assert "collapse_warning" not in lower
+
+
+def test_training_curves_plot_the_collapse_monitor(tmp_path, monkeypatch):
+    from gaitbench.reporting.plots import plot_training_curves
+
+    pre, ft = tmp_path / "pre", tmp_path / "ft"
+    for run, rows in ((pre, [(10, 1.2, 0.010), (20, 0.6, 0.004)]), (ft, [(10, 0.3, None)])):
+        run.mkdir()
+        (run / "metrics.jsonl").write_text(
+            "".join(
+                json.dumps({"iteration": i, "loss": lo, **({"embed_std": e} if e else {})}) + "\n"
+                for i, lo, e in rows
+            )
+        )
+    (pre / "selfgait.json").write_text(
+        json.dumps({"stage": "pretrain", "collapse_threshold": 0.005})
+    )
+    (ft / "selfgait.json").write_text(json.dumps({"stage": "finetune", "init": str(pre)}))
+    result = {
+        "_path": str(ft / "results-casia-b.json"),
+        "model": "selfgait-tiny",
+        "protocol": "casia-b",
+    }
+    import matplotlib.pyplot as plt
+
+    seen = {}
+    original = plt.Figure.savefig
+
+    def capture(fig, *args, **kwargs):
+        seen["titles"] = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+        seen["lines"] = [
+            [tuple(line.get_ydata()) for line in ax.get_lines()]
+            for ax in fig.axes
+            if ax.get_visible()
+        ]
+        return original(fig, *args, **kwargs)
+
+    monkeypatch.setattr(plt.Figure, "savefig", capture)
+    paths = plot_training_curves([result], tmp_path / "out")
+    assert [p.suffix for p in paths] == [".png", ".pdf"]
+    assert seen["titles"][:2] == ["loss", "embed_std (collapse monitor; dashed: warning threshold)"]
+    assert (0.010, 0.004) in seen["lines"][1] and (0.005, 0.005) in seen["lines"][1]
+
+
+# -- the release's protocol: its split of sequences, fixed 30-frame windows ------------------------
+
+RELEASE_CONDITIONS = ["nm-01", "nm-02", "nm-03", "nm-04", "nm-05", "nm-06", "bg-01", "cl-01"]
+
+
+def write_release_store(path: Path) -> tuple[Path, list[tuple[str, str, str, int]]]:
+    """Subjects 001-006 (005 included), 8 conditions, 2 views; lengths 20..40 frames."""
+    rng = np.random.default_rng(5)
+    rows = []
+    with StoreWriter(path, dataset="casia-b", size=64, source="test") as w:
+        for s in range(1, 7):
+            for c in RELEASE_CONDITIONS:
+                for v in ("090", "000"):  # written out of order: the split sorts
+                    n = int(rng.integers(20, 41))
+                    w.add(f"{s:03d}", c, v, _frames(rng, s, n))
+                    rows.append((f"{s:03d}", c, v, n))
+    return path, rows
+
+
+def test_selfgait_release_split_is_the_releases(tmp_path):
+    from gaitbench.data.partitions import release_window, resolve_partition
+
+    path, rows = write_release_store(tmp_path / "s.h5")
+    kept = sorted((s, c, v, i) for i, (s, c, v, n) in enumerate(rows) if n >= 30 and s != "005")
+    cut = int(len(kept) * 0.8)  # floor
+    with Store(path) as store:
+        part = resolve_partition(
+            "selfgait-release", "casia-b", store.subjects(), None, index=store.index
+        )
+        seq = part.sequences
+        assert seq.train_rows.tolist() == sorted(i for *_, i in kept[:cut])
+        assert seq.test_rows.tolist() == sorted(i for *_, i in kept[cut:])
+        assert "005" not in part.train + part.test
+        boundary = kept[cut][0]
+        assert boundary in part.train and boundary in part.test  # the cut splits one subject
+        for i in [*seq.train_rows, *seq.test_rows]:
+            start, end = seq.windows[int(i)]
+            s, c, v, n = rows[int(i)]
+            assert end - start == 30 and 0 <= start <= n - 30
+            assert (start, end) == release_window(s, c, v, n)  # fixed: a function of the name
+
+        recipe = tiny_recipe()
+        recipe.data.partition = "selfgait-release"
+        from gaitbench.training.trainer import store_partition, training_split
+
+        train_rows, labels, classes = training_split(store, store_partition(recipe, store))
+        assert train_rows.tolist() == seq.train_rows.tolist()
+    with pytest.raises(GaitbenchError, match="release's CASIA-B split"):
+        resolve_partition("selfgait-release", "oumvlp", ["1"], None, index=object())
+
+
+def test_train_and_evaluate_on_the_release_protocol(tmp_path):
+    from gaitbench.data.partitions import release_window
+    from gaitbench.data.sampling import TrainClips
+    from gaitbench.evaluation.api import evaluate_target
+
+    path, rows = write_release_store(tmp_path / "s.h5")
+    recipe = tiny_recipe(iterations=1, frames=30)
+    recipe.data.partition = "selfgait-release"
+    selfsup.finetune(recipe, path, tmp_path / "ft")
+
+    ev = evaluate_target(tmp_path / "ft", data=path)  # the run's split picks the protocol
+    assert ev.results["protocol"] == "selfgait-release"
+    kept = sorted((s, c, v) for s, c, v, n in rows if n >= 30 and s != "005")
+    test = kept[int(len(kept) * 0.8) :]
+    probes = [k for k in test if k[1] in ("nm-05", "nm-06")]
+    assert ev.result.n_probe["NM"] == len(probes)
+    with pytest.raises(GaitbenchError, match="drop --partition official"):
+        evaluate_target(
+            tmp_path / "ft", data=path, protocol="selfgait-release", partition="official"
+        )
+
+    # Training clips are the fixed windows: with 30 frames, exactly the window's frames.
+    with Store(path) as store:
+        row = next(i for i, (s, c, v, n) in enumerate(rows) if n > 35 and s == "001")
+        s, c, v, n = rows[row]
+        start, end = release_window(s, c, v, n)
+        clips = TrainClips(
+            path, [row, row], [0, 1], p=2, k=1, frames=30, windows=[(start, end)] * 2, store=store
+        )
+        sils, _ = clips[0]
+        assert torch.equal(sils[0], torch.from_numpy(store.read(row)[start:end, :, 10:54]))

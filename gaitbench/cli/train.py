@@ -135,6 +135,8 @@ def train_command(
                 "speed": f"{log['it_per_s']:.2f}",
             }
         bar.update(task, completed=iteration, **fields)
+        if log is not None and log.get("collapse_warning"):
+            console.print(f"[yellow]warning:[/] {log['collapse_warning']}")
 
     options = dict(
         dataset=dataset,

@@ -103,6 +103,19 @@ def _perspective(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([cv2.warpPerspective(f, matrix, (w, h)) for f in frames])
 
 
+def _frame_flip(frames: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
+    # Each frame on its own draw, as the SelfGait release's per-frame RandomHorizontalFlip.
+    flip = rng.random(len(frames)) < p
+    if not flip.any():
+        return frames
+    frames = frames.copy()
+    frames[flip] = frames[flip][:, :, ::-1]
+    return frames
+
+
+# Augmentations drawn frame by frame: they take the probability themselves.
+PER_FRAME_FNS = {"frame-flip": _frame_flip}
+
 AUGMENT_FNS = {
     "rotate": _rotate,
     "erase": _erase,
@@ -114,7 +127,8 @@ AUGMENT_FNS = {
 def augment_sequence(
     frames: np.ndarray, augment: Sequence[tuple[str, float]], rng: np.random.Generator
 ) -> np.ndarray:
-    """Apply ``(name, probability)`` augmentations in order, one draw per sequence.
+    """Apply ``(name, probability)`` augmentations in order, one draw per sequence (per frame
+    for ``frame-flip``).
 
     ``perspective`` runs on the full square frame before the column cut (as OpenGait orders it);
     the others on the cut 64x44 frames.
@@ -126,7 +140,9 @@ def augment_sequence(
             frames = AUGMENT_FNS[name](frames, rng)
     frames = cut_columns(frames)
     for name, p in post:
-        if rng.random() < p:
+        if name in PER_FRAME_FNS:
+            frames = PER_FRAME_FNS[name](np.ascontiguousarray(frames), rng, p)
+        elif rng.random() < p:
             frames = AUGMENT_FNS[name](np.ascontiguousarray(frames), rng)
     return np.ascontiguousarray(frames)
 
@@ -230,12 +246,15 @@ class TrainClips(StoreBatches):
         frames_min: int = 25,
         frames_max: int = 50,
         augment: Sequence[tuple[str, float]] = (),
+        windows: Sequence[tuple[int, int]] | None = None,
         seed: int = 0,
         rank: int = 0,
         world_size: int = 1,
         in_memory: bool = False,
         store: Any = None,
     ) -> None:
+        """``windows``: per row, the (start, end) frames it is cut to before sampling (a fixed
+        window per sequence, as the SelfGait release); None uses whole sequences."""
         if sample_type not in SAMPLE_TYPES:
             raise ValueError(f"sample_type {sample_type!r} is not one of {', '.join(SAMPLE_TYPES)}")
         if (p * k) % world_size:
@@ -248,6 +267,7 @@ class TrainClips(StoreBatches):
         self.frames, self.frames_skip = frames, frames_skip
         self.frames_min, self.frames_max = frames_min, frames_max
         self.augment = list(augment)
+        self.windows = None if windows is None else np.asarray(windows, dtype=np.int64)
         self.rank, self.world_size = rank, world_size
 
     def __getitem__(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -264,6 +284,9 @@ class TrainClips(StoreBatches):
         for j in mine:
             rng = np.random.default_rng([self.sampler.seed, iteration, int(j)])
             seq = store.read(int(self.rows[batch[j]]))
+            if self.windows is not None:
+                start, end = self.windows[batch[j]]
+                seq = seq[start:end]
             idx = sample_frame_indices(len(seq), count, rng, ordered, self.frames_skip)
             clip = seq[idx]
             if self.augment:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gaitbench.data.partitions import SELFGAIT_RELEASE
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.embeddings import EmbeddingSet, load_embeddings, save_embeddings
 from gaitbench.evaluation.extract import extract_embeddings
@@ -29,7 +30,9 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 
 def test_indices(store, partition) -> np.ndarray:
-    """Store rows whose subject is in ``partition.test``."""
+    """Store rows whose subject is in ``partition.test`` (a split by sequence: its test rows)."""
+    if getattr(partition, "sequences", None) is not None:
+        return partition.sequences.test_rows
     test = set(partition.test)
     idx = np.flatnonzero(store.index["subject"].astype(str).isin(test).to_numpy())
     if len(idx) == 0:
@@ -59,17 +62,33 @@ def extract_test_set(
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
 ) -> EmbeddingSet:
-    """Embeddings of the test split, with roles marked for ``protocol``."""
+    """Embeddings of the test split (each cut to its window in a split by sequence), with roles
+    marked for ``protocol``."""
+    rows = test_indices(store, partition)
     emb = extract_embeddings(
-        model, store, test_indices(store, partition), device, batch_size, progress=progress
+        model,
+        store,
+        rows,
+        device,
+        batch_size,
+        progress=progress,
+        windows=_windows(partition, rows),
     )
     return mark_roles(emb, protocol_name(protocol), partition)
+
+
+def _windows(partition, rows) -> list[tuple[int, int]] | None:
+    sequences = getattr(partition, "sequences", None)
+    return None if sequences is None else sequences.windows_of(rows)
 
 
 def evaluate_model(
     model: nn.Module, store, partition, protocol: str, metric: str = "euc", device: str = "cpu"
 ) -> dict:
-    """Extract the test split and run ``protocol``: the results-JSON ``metrics`` dict (percent)."""
+    """Extract the test split and run ``protocol``: the results-JSON ``metrics`` dict (percent).
+    A split by sequence (``selfgait-release``) is evaluated with its own protocol."""
+    if getattr(partition, "sequences", None) is not None:
+        protocol = SELFGAIT_RELEASE
     emb = extract_test_set(model, store, partition, protocol, device)
     return evaluate(emb, protocol, metric, device).metrics
 
@@ -236,16 +255,33 @@ def evaluate_target(
         _check_store_file(store_path, str(info["dataset"]))
         store = Store(store_path)
     ds = str(info["dataset"])
-    protocol = protocol_name(protocol or ds)
     config = info.get("config") or {}
+    trained_on = (config.get("data") or {}).get("partition")
+    if protocol is None and partition is None and trained_on == SELFGAIT_RELEASE:
+        protocol = SELFGAIT_RELEASE  # a run trained on the release's split is tested on its own
+    protocol = protocol_name(protocol or ds)
+    if protocol == SELFGAIT_RELEASE:
+        if partition not in (None, SELFGAIT_RELEASE):
+            raise GaitbenchError(
+                f"--protocol {SELFGAIT_RELEASE} tests on the release's own split: drop "
+                f"--partition {partition}"
+            )
+        partition = SELFGAIT_RELEASE
     data_info = provenance(store, _fingerprint_progress(progress) if progress else None)
-    spec = partition or (config.get("data") or {}).get("partition") or "official"
+    spec = partition or trained_on or "official"
+    if spec == SELFGAIT_RELEASE and protocol != SELFGAIT_RELEASE:
+        raise GaitbenchError(
+            f"partition {SELFGAIT_RELEASE} is tested with --protocol {SELFGAIT_RELEASE} (its "
+            "30-frame windows): pass that, or --partition official"
+        )
     part = resolve_partition(
-        spec, store.dataset, store.subjects(), getattr(store, "partition", None)
+        spec, store.dataset, store.subjects(), getattr(store, "partition", None), index=store.index
     )
     test = test_indices(store, part)
     tick = progress("extracting embeddings", len(test)) if progress else None
-    emb = extract_embeddings(model, store, test, device, batch_size, progress=tick)
+    emb = extract_embeddings(
+        model, store, test, device, batch_size, progress=tick, windows=_windows(part, test)
+    )
     emb = mark_roles(emb, protocol, part)
     out = Path(out_dir) if out_dir else (info["run_dir"] or Path(info["checkpoint"]).parent)
     run_name = (run_info or {}).get("name") or (

@@ -44,22 +44,32 @@ def extract_embeddings(
     batch_size: int = 16,
     max_frames: int = DEFAULT_MAX_FRAMES,
     progress: Callable[[int], None] | None = None,
+    windows: Sequence[tuple[int, int]] | None = None,
 ) -> EmbeddingSet:
     """Embeddings ``[N, parts, channels]`` of store sequences ``indices`` (default: all), in order.
 
     ``progress(n)`` is called after each batch with the number of sequences done in it.
+    ``windows``: per index, the (start, end) frames the sequence is cut to (the SelfGait
+    release's fixed window); None uses every frame.
     """
     if indices is None:
         indices = range(len(store))
     indices = [int(i) for i in indices]
     index = store.index
     lengths = index["length"].to_numpy()[indices] if len(indices) else np.zeros(0, int)
+    if windows is not None:
+        lengths = np.array([end - start for start, end in windows], dtype=np.int64)
+
+    def frames_of(p: int) -> np.ndarray:
+        seq = store.read(indices[p])
+        return seq if windows is None else seq[windows[p][0] : windows[p][1]]
+
     was_training = model.training
     model.eval().to(device)
     out: list[np.ndarray | None] = [None] * len(indices)
     try:
         for batch in length_buckets(lengths, batch_size, max_frames):
-            frames = np.stack([store.read(indices[p]) for p in batch])  # equal lengths: no padding
+            frames = np.stack([frames_of(p) for p in batch])  # equal lengths: no padding
             sils = torch.from_numpy(cut_and_scale(frames)).to(device)
             emb = model(sils).embeddings.float().cpu().numpy()
             for p, e in zip(batch, emb):

@@ -36,15 +36,31 @@ from gaitbench.evaluation.metrics import (
 )
 from gaitbench.paths import atomic_write
 
-PROTOCOLS = ("casia-b", "oumvlp", "grew", "gait3d")
-_ALIASES = {"casiab": "casia-b", "oumvlp": "oumvlp", "grew": "grew", "gait3d": "gait3d"}
+PROTOCOLS = ("casia-b", "oumvlp", "grew", "gait3d", "selfgait-release")
+_ALIASES = {
+    "casiab": "casia-b",
+    "oumvlp": "oumvlp",
+    "grew": "grew",
+    "gait3d": "gait3d",
+    "selfgaitrelease": "selfgait-release",
+}
 
+_CASIA_B = {
+    "gallery": ("nm-01", "nm-02", "nm-03", "nm-04"),
+    "probes": {"NM": ("nm-05", "nm-06"), "BG": ("bg-01", "bg-02"), "CL": ("cl-01", "cl-02")},
+}
 VIEW_PROTOCOLS = {
-    "casia-b": {
-        "gallery": ("nm-01", "nm-02", "nm-03", "nm-04"),
-        "probes": {"NM": ("nm-05", "nm-06"), "BG": ("bg-01", "bg-02"), "CL": ("cl-01", "cl-02")},
-    },
+    "casia-b": _CASIA_B,
     "oumvlp": {"gallery": ("01",), "probes": {"NM": ("00",)}},
+    # SelfGait's release (github EchoItLiu/SelfGait @80a26fd, trainer.py evaluation / de_diag):
+    # CASIA-B's probe and gallery sets and identical-view exclusion, on the release's own test
+    # split of sequences, one 30-frame window each (gaitbench.data.partitions, selfgait-release).
+    "selfgait-release": _CASIA_B,
+}
+VIEW_PROTOCOL_LABELS = {
+    "casia-b": "CASIA-B",
+    "oumvlp": "OU-MVLP",
+    "selfgait-release": "CASIA-B, SelfGait release split (last 20 % of sequences, 30-frame windows)",
 }
 REAL_SCENE_RANKS = (1, 5, 10, 20)
 GREW_SUBMISSION_RANKS = 20
@@ -201,7 +217,7 @@ def _view_protocol(
             "rank1": float(np.nanmean(per_view)),
             "rank1_per_view": {v: _num(x) for v, x in zip(views, per_view)},
         }
-    nice = {"casia-b": "CASIA-B", "oumvlp": "OU-MVLP"}[protocol]
+    nice = VIEW_PROTOCOL_LABELS[protocol]
     label = f"{nice}: rank-1, identical views excluded"
     if drop_missing:
         label += ", probes missing from a gallery view dropped"

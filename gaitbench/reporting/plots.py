@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from gaitbench.reporting.tables import DATASET_NAMES, _labels  # noqa: E402
+from gaitbench.reporting.tables import DATASET_NAMES, _labels, published_protocol  # noqa: E402
 
 
 def _save(fig, out_dir: Path, stem: str) -> list[Path]:
@@ -52,7 +52,7 @@ def plot_per_view(
                 )
         for p in (published or {}).get("results", []):
             pv = p.get("per_view") or {}
-            if p["dataset"] == protocol and cond in pv:
+            if published_protocol(p) == protocol and cond in pv:
                 ax.plot(
                     [float(v) for v in pv["views"]],
                     pv[cond],
@@ -157,13 +157,45 @@ def read_metrics_log(path: Path) -> list[dict]:
     return rows
 
 
+STAGE_FILE = (
+    "selfgait.json"  # written by gaitbench.training.selfsup (reporting imports no training)
+)
+
+
+def _stage_record(run_dir: Path) -> dict:
+    path = run_dir / STAGE_FILE
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _pretraining_log(log: Path) -> Path | None:
+    """A SelfGait fine-tuning run's pre-training metrics log (its ``init`` run), if it is found
+    as recorded or beside the fine-tuning run."""
+    init = _stage_record(log.parent).get("init")
+    if not init:
+        return None
+    for folder in (Path(init), log.parent.parent / Path(init).name):
+        if (folder / "metrics.jsonl").is_file():
+            return folder / "metrics.jsonl"
+    return None
+
+
 def plot_training_curves(results: list[dict], out_dir: Path) -> list[Path]:
-    """Loss and every other numeric series of each run's metrics log against the iteration."""
+    """Loss and every other numeric series of each run's metrics log against the iteration.
+
+    A SelfGait fine-tuning run brings its pre-training run's log along ("<run> pre-training"),
+    whose ``embed_std`` panel (the collapse monitor) carries the run's collapse threshold as a
+    dashed line."""
     logs = {}
     for lab, r in zip(_labels(results), results):
         log = run_metrics_log(r)
         if log is not None and log not in logs.values():
             logs[lab] = log
+            pre = _pretraining_log(log)
+            if pre is not None and pre not in logs.values():
+                logs[f"{lab} pre-training"] = pre
     series: dict[str, dict[str, tuple[list, list]]] = {}
     for lab, log in logs.items():
         for row in read_metrics_log(log):
@@ -180,7 +212,16 @@ def plot_training_curves(results: list[dict], out_dir: Path) -> list[Path]:
     if not series:
         return []
     # The learning signals first; bookkeeping series (speed, data wait) only if room is left.
-    preferred = ("loss", "triplet", "ce", "accuracy", "mean_distance", "active_triplets", "lr")
+    preferred = (
+        "loss",
+        "embed_std",
+        "triplet",
+        "ce",
+        "accuracy",
+        "mean_distance",
+        "active_triplets",
+        "lr",
+    )
     keys = [k for k in preferred if k in series]
     keys += sorted(k for k in series if k not in preferred and k not in ("it_per_s", "data_wait"))
     keys = keys[:4]
@@ -192,6 +233,12 @@ def plot_training_curves(results: list[dict], out_dir: Path) -> list[Path]:
     for ax, key in zip(axes.flat, keys):
         for lab, (xs, ys) in series[key].items():
             ax.plot(xs, ys, label=lab, lw=1.2, color=colours[lab])
+        if key == "embed_std":
+            for lab in series[key]:
+                floor = _stage_record(logs[lab].parent).get("collapse_threshold")
+                if isinstance(floor, (int, float)):
+                    ax.axhline(floor, ls="--", lw=1.0, color=colours[lab])
+            key = "embed_std (collapse monitor; dashed: warning threshold)"
         ax.set_title(key, fontsize=9)
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)

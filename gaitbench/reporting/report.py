@@ -41,7 +41,9 @@ def build_report(
     protocols = list(dict.fromkeys(r["protocol"] for r in results))
     summary = tables.summary_frame(results, pub)
     per_view = {
-        p: tables.per_view_frame(results, pub, p) for p in ("casia-b", "oumvlp") if p in protocols
+        p: tables.per_view_frame(results, pub, p)
+        for p in ("casia-b", "selfgait-release", "oumvlp")
+        if p in protocols
     }
     blocks = []
     if fmt == "csv":

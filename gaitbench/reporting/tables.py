@@ -14,13 +14,21 @@ import yaml
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.results import load_results
 
-DATASET_NAMES = {"casia-b": "CASIA-B", "oumvlp": "OU-MVLP", "grew": "GREW", "gait3d": "Gait3D"}
+# Keyed by protocol: the dataset's standard one, or another protocol on that dataset.
+DATASET_NAMES = {
+    "casia-b": "CASIA-B",
+    "oumvlp": "OU-MVLP",
+    "grew": "GREW",
+    "gait3d": "Gait3D",
+    "selfgait-release": "CASIA-B (SelfGait release split)",
+}
 # Headline columns per dataset: (column title, metrics key, sub-key).
 HEADLINE = {
     "casia-b": [("NM", "NM", "rank1"), ("BG", "BG", "rank1"), ("CL", "CL", "rank1")],
     "oumvlp": [("R1", "NM", "rank1")],
     "grew": [("R1", "rank1", None), ("R5", "rank5", None)],
     "gait3d": [("R1", "rank1", None), ("mAP", "mAP", None), ("mINP", "mINP", None)],
+    "selfgait-release": [("NM", "NM", "rank1"), ("BG", "BG", "rank1"), ("CL", "CL", "rank1")],
 }
 FLOP_CONVENTION = (
     "FLOPs from fvcore for one 30-frame 64x44 sequence, one multiply-add counted as one FLOP"
@@ -32,6 +40,9 @@ PROTOCOL_NOTES = {
     "probes missing from a gallery view counted as misses",
     "grew": "GREW: rank-1/5 (\\%), unmatched probes counted as misses",
     "gait3d": "Gait3D: rank-1 (\\%), mAP, mINP, probes without a true match skipped",
+    "selfgait-release": "CASIA-B on the SelfGait release's split: sequences of at least 30 "
+    "frames, subject 005 dropped, the subject-ordered last 20 \\% as test, one 30-frame window "
+    "each; CASIA-B's probe and gallery sets, identical views excluded",
 }
 
 
@@ -82,6 +93,12 @@ def _labels(results: list[dict]) -> list[str]:
     return labels
 
 
+def published_protocol(p: dict) -> str:
+    """The protocol a published row was measured on (published.yaml's ``protocol``; the
+    dataset's standard protocol when absent). A row is shown only beside results on it."""
+    return p.get("protocol") or p["dataset"]
+
+
 def _get(metrics: dict, key: str, sub: str | None):
     v = metrics.get(key)
     if sub is not None:
@@ -106,8 +123,9 @@ def summary_frame(results: list[dict], published: dict | None = None) -> pd.Data
             row[f"{DATASET_NAMES[ds]} {title}"] = _get(r["metrics"], key, sub)
     if published:
         for p in published.get("results", []):
-            if p["dataset"] not in datasets:
-                continue  # only datasets we have results for
+            ds = published_protocol(p)
+            if ds not in datasets:
+                continue  # only protocols we have results for
             row = rows.setdefault(
                 (p["model"], "published"), {"model": p["model"], "origin": "published"}
             )
@@ -115,10 +133,10 @@ def summary_frame(results: list[dict], published: dict | None = None) -> pd.Data
             if comp:
                 row["params (M)"] = comp["params"] / 1e6
                 row["GFLOPs"] = comp["flops"] / 1e9
-            for title, key, sub in HEADLINE[p["dataset"]]:
+            for title, key, sub in HEADLINE[ds]:
                 v = p["metrics"].get(key)
                 if v is not None:
-                    row[f"{DATASET_NAMES[p['dataset']]} {title}"] = float(v)
+                    row[f"{DATASET_NAMES[ds]} {title}"] = float(v)
     columns = ["model", "origin", "params (M)", "GFLOPs"]
     for ds in DATASET_NAMES:
         if ds in datasets:
@@ -144,7 +162,7 @@ def per_view_frame(
         return pd.DataFrame()
     if published:
         for p in published.get("results", []):
-            if p["dataset"] != protocol:
+            if published_protocol(p) != protocol:
                 continue
             pv = p.get("per_view") or {}
             for cond, mean in p["metrics"].items():

@@ -21,7 +21,7 @@ import yaml
 from gaitbench.errors import GaitbenchError
 
 SampleType = Literal["fixed_ordered", "fixed_unordered", "unfixed_ordered", "unfixed_unordered"]
-AUGMENTATIONS = ("rotate", "erase", "perspective", "flip")
+AUGMENTATIONS = ("rotate", "erase", "perspective", "flip", "frame-flip")
 
 
 @dataclass
@@ -37,9 +37,11 @@ class ModelConfig:
 @dataclass
 class Augmentation:
     name: str = "rotate"
-    """One of rotate (+-10 degrees), erase (5-20 % of the frame), perspective, flip."""
+    """One of rotate (+-10 degrees), erase (5-20 % of the frame), perspective, flip, frame-flip
+    (each frame flipped on its own draw, as the SelfGait release)."""
     p: float = 0.5
-    """Probability per sequence (one draw for the whole sequence, as OpenGait)."""
+    """Probability per sequence (one draw for the whole sequence, as OpenGait); per frame for
+    frame-flip."""
 
 
 @dataclass

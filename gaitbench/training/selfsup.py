@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -30,12 +31,24 @@ from torch import Tensor, nn
 
 from gaitbench.data.sampling import StoreBatches, augment_sequence, sample_frame_indices
 from gaitbench.errors import GaitbenchError
-from gaitbench.models.selfgait import SelfGait, byol_loss
+from gaitbench.models.selfgait import (
+    COLLAPSE_FRACTION,
+    SelfGait,
+    byol_loss,
+    collapse_threshold,
+    embedding_spread,
+)
 from gaitbench.paths import atomic_write
 from gaitbench.training import distributed as D
 from gaitbench.training import run_folder
 from gaitbench.training.config import Recipe
-from gaitbench.training.hooks import CheckpointHook, Hook, MetricsHook, TensorBoardHook
+from gaitbench.training.hooks import (
+    CheckpointHook,
+    Hook,
+    MetricsHook,
+    TensorBoardHook,
+    append_jsonl,
+)
 from gaitbench.training.runinfo import RunInfoHook
 from gaitbench.training.trainer import (
     Trainer,
@@ -55,10 +68,10 @@ MOMENTUM = 0.996  # the release's trainer.m
 
 # -- unlabelled data -----------------------------------------------------------------------------
 
-# Flip and random erasing, and a small affine (rotation within +-10 degrees), each drawn once per
-# sequence. The release's active transforms were a flip and a random grayscale; grayscale is the
-# identity on a binary silhouette, so erasing and rotation take its place (the issue's list).
-PRETRAIN_AUGMENT = (("flip", 0.5), ("erase", 0.5), ("rotate", 0.5))
+# The release's active transforms (github EchoItLiu/SelfGait @80a26fd, data/transforms.py): a
+# horizontal flip drawn frame by frame with p 0.5, and a random grayscale, which is the identity on
+# a binary silhouette. `pretrain` uses the recipe's data.augment (the published recipe: this).
+PRETRAIN_AUGMENT = (("frame-flip", 0.5),)
 
 
 class UnlabelledClips(StoreBatches):
@@ -77,10 +90,13 @@ class UnlabelledClips(StoreBatches):
         batch_size: int,
         frames: int = 30,
         augment: Sequence[tuple[str, float]] = PRETRAIN_AUGMENT,
+        windows: Sequence[tuple[int, int]] | None = None,
         seed: int = 0,
         in_memory: bool = False,
         store: Any = None,
     ) -> None:
+        """``windows``: per row, the (start, end) frames it is cut to (the SelfGait release's
+        fixed window); None uses whole sequences."""
         if len(rows) == 0:
             raise GaitbenchError(
                 f"pre-training pool of {store_path} is empty: check --data and the partition"
@@ -89,17 +105,21 @@ class UnlabelledClips(StoreBatches):
         self.rows = np.asarray(rows, dtype=np.int64)
         self.batch_size, self.frames, self.seed = batch_size, frames, seed
         self.augment = list(augment)
+        self.windows = None if windows is None else np.asarray(windows, dtype=np.int64)
 
     def __getitem__(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
         store = self._open()
         rng = np.random.default_rng([self.seed, iteration])
         chosen = rng.choice(
-            self.rows, size=self.batch_size, replace=len(self.rows) < self.batch_size
+            len(self.rows), size=self.batch_size, replace=len(self.rows) < self.batch_size
         )
         views_a, views_b = [], []
-        for j, row in enumerate(chosen):
+        for j, pos in enumerate(chosen):
             rng_j = np.random.default_rng([self.seed, iteration, j])
-            seq = store.read(int(row))
+            seq = store.read(int(self.rows[pos]))
+            if self.windows is not None:
+                start, end = self.windows[pos]
+                seq = seq[start:end]
             # Consecutive frames (no skip): the next-frame pretext needs real temporal order.
             clip = seq[sample_frame_indices(len(seq), self.frames, rng_j, ordered=True)]
             views_a.append(augment_sequence(clip, self.augment, rng_j))
@@ -121,6 +141,14 @@ def pretext_loss(
     ``two-view``: online(a) vs target(b) and online(b) vs target(a).
     ``next-frame``: online(a[:, :-1]) vs target(b[:, -1:]) and the same with a and b swapped.
     """
+    return pretext_terms(model, view_a, view_b, pretext)[0]
+
+
+def pretext_terms(
+    model: SelfGait, view_a: Tensor, view_b: Tensor, pretext: str = "two-view"
+) -> tuple[Tensor, Tensor]:
+    """`pretext_loss` and the online backbone's embeddings of both online inputs, [2n, P, D]
+    (what the collapse monitor measures: the embedding fine-tuning and inference use)."""
     if pretext == "two-view":
         pairs = [(view_a, view_b), (view_b, view_a)]
     elif pretext == "next-frame":
@@ -131,8 +159,12 @@ def pretext_loss(
         pairs = [(view_a[:, :-1], view_b[:, -1:]), (view_b[:, :-1], view_a[:, -1:])]
     else:
         raise GaitbenchError(f"unknown pretext {pretext!r}: choose one of {', '.join(PRETEXTS)}")
-    losses = [byol_loss(model.online(x), model.target_projection(y)) for x, y in pairs]
-    return sum(losses) / len(losses)
+    losses, embeddings = [], []
+    for x, y in pairs:
+        emb = model.backbone(x)
+        losses.append(byol_loss(model.predictor(model.projector(emb)), model.target_projection(y)))
+        embeddings.append(emb)
+    return sum(losses) / len(losses), torch.cat(embeddings)
 
 
 @torch.no_grad()
@@ -197,6 +229,56 @@ def load_pretrained(model: SelfGait, checkpoint: dict) -> list[str]:
     return list(state)
 
 
+def carried_optimizer_state(
+    checkpoint: dict[str, Any],
+    pretrained_names: Sequence[str],
+    finetuned_names: Sequence[str],
+    recipe: Recipe,
+) -> dict[str, Any]:
+    """Pre-training's optimiser state for an optimiser over ``finetuned_names`` (in that order).
+
+    The release (github EchoItLiu/SelfGait @80a26fd, main.py and trainer.py) builds one SGD over
+    encoder, MTB, FCs, projection and predictor, restores its state from the pre-training checkpoint
+    and keeps stepping it in finetune(), where only the backbone gets gradients (SGD leaves a
+    parameter without a gradient alone). Here the fine-tuning optimiser holds the backbone only,
+    with the momentum buffers pre-training left for exactly those parameters.
+    ``pretrained_names``: the parameters the checkpoint's optimiser held, in its order. The
+    hyper-parameters (lr, momentum, weight decay) are the recipe's, so --set still acts.
+    """
+    saved = checkpoint.get("optimizer")
+    if not saved or len(saved.get("param_groups", [])) != 1:
+        raise GaitbenchError(
+            "--init checkpoint holds no single-group optimiser state: pass a run of "
+            "`gaitbench train selfgait --stage pretrain`"
+        )
+    group = dict(saved["param_groups"][0])
+    if len(group["params"]) != len(pretrained_names):
+        raise GaitbenchError(
+            f"--init checkpoint's optimiser holds {len(group['params'])} parameters, this "
+            f"selfgait variant's pre-training {len(pretrained_names)}: use the same variant"
+        )
+    position = {name: int(i) for name, i in zip(pretrained_names, group["params"], strict=True)}
+    missing = [n for n in finetuned_names if n not in position]
+    if missing:
+        raise GaitbenchError(
+            f"--init checkpoint's optimiser has no state for {missing[0]}: use the same variant"
+        )
+    state = {
+        j: saved["state"][position[name]]
+        for j, name in enumerate(finetuned_names)
+        if position[name] in saved["state"]
+    }
+    group.pop("initial_lr", None)  # the new run's schedule starts from the recipe's lr
+    opt = recipe.optimizer
+    group.update(
+        params=list(range(len(finetuned_names))),
+        lr=opt.lr,
+        momentum=opt.momentum,
+        weight_decay=opt.weight_decay,
+    )
+    return {"state": state, "param_groups": [group]}
+
+
 # -- the two stages, as runs -----------------------------------------------------------------------
 
 STAGE_FILE = (
@@ -253,14 +335,44 @@ class PretrainTrainer(Trainer):
             else nullcontext()
         )
         with autocast:
-            loss = pretext_loss(self.bare_model, a, b, self.pretext)
+            loss, embeddings = pretext_terms(self.bare_model, a, b, self.pretext)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
         ema_update(self.bare_model, self.momentum)
-        return {"loss": loss.detach()}
+        return {"loss": loss.detach(), "embed_std": embedding_spread(embeddings)}
+
+
+class CollapseHook(Hook):
+    """Watches the logged embedding spread (``embed_std``): the first logging interval whose mean
+    falls below ``threshold`` gets a ``collapse_warning`` message (the CLI prints it) and a
+    ``collapse`` event line in metrics.jsonl. Listed before `MetricsHook`, so the message is
+    written with the interval's log line."""
+
+    def __init__(self, threshold: float, dim: int, metrics_path: Path) -> None:
+        self.threshold, self.dim, self.metrics_path = threshold, dim, metrics_path
+        self.warned = False
+
+    def after_step(self, trainer: Trainer, log: dict[str, Any] | None) -> None:
+        if log is None or self.warned or log.get("embed_std", math.inf) >= self.threshold:
+            return
+        self.warned = True
+        spread = log["embed_std"]
+        log["collapse_warning"] = (
+            f"embedding spread {spread:.4f} at iteration {trainer.iteration} is below "
+            f"{self.threshold:.4f} ({COLLAPSE_FRACTION:g} / sqrt({self.dim})): the online "
+            "embeddings are collapsing onto one direction"
+        )
+        append_jsonl(
+            self.metrics_path,
+            {
+                "iteration": trainer.iteration,
+                "event": "collapse",
+                "message": log["collapse_warning"],
+            },
+        )
 
 
 def pretrain(
@@ -302,6 +414,11 @@ def pretrain(
         rows, _, _ = training_split(store, partition)  # the pool; its labels are dropped here
         point = run_folder.resume_point(run_dir, resume)
         run_folder.start(run_dir, recipe)
+        seed = recipe.train.seed
+        seed_everything(seed)
+        model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args)).to(dev)
+        model.train()
+        threshold = collapse_threshold(model.embed_dim)
         _write_stage(
             run_dir,
             {
@@ -310,13 +427,9 @@ def pretrain(
                 "momentum": momentum,
                 "labels": 0.0,
                 "pool_sequences": len(rows),
+                "collapse_threshold": threshold,
             },
         )
-
-        seed = recipe.train.seed
-        seed_everything(seed)
-        model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args)).to(dev)
-        model.train()
         opt = optimisation(recipe, model, dev, point)  # online branch and heads: target frozen
         start = opt.start
 
@@ -326,6 +439,8 @@ def pretrain(
             rows,
             batch_size=d.ids_per_batch * d.seqs_per_id,
             frames=d.frames,
+            augment=[(a.name, a.p) for a in d.augment],
+            windows=partition.sequences.windows_of(rows) if partition.sequences else None,
             seed=seed,
             in_memory=d.in_memory,
             store=store if d.workers == 0 else None,
@@ -334,6 +449,7 @@ def pretrain(
             dataset, start, recipe.train.iterations, d.workers, pin_memory=dev.type == "cuda"
         )
         hooks: list[Hook] = [
+            CollapseHook(threshold, model.embed_dim, run_dir / "metrics.jsonl"),
             MetricsHook(run_dir / "metrics.jsonl", progress),
             RunInfoHook(run_dir, store_path, seed),
             CheckpointHook(recipe.train.save_every, recipe.train.keep_last),
@@ -373,6 +489,7 @@ def finetune(
     init: str | Path | None = None,
     labels: float = 1.0,
     label_seed: int = 0,
+    carry_optimizer: bool = True,
     device: str = "cpu",
     resume: bool = False,
     progress: Callable[[int, dict | None], None] | None = None,
@@ -380,10 +497,12 @@ def finetune(
 ) -> TrainResult:
     """Fine-tune SelfGait's backbone with the triplet loss on a seeded fraction of training subjects.
 
-    ``init``: a pretrain run folder whose ``last.pt`` initialises every weight (None: from scratch).
+    ``init``: a pretrain run folder whose ``last.pt`` initialises every weight (None: from scratch)
+    and, as in the release, whose SGD state the fine-tuning optimiser continues
+    (`carried_optimizer_state`; ``carry_optimizer=False`` starts it fresh, for comparison).
     ``labels``: the fraction of the partition's training subjects whose labels are used. The test
-    split is the standard one, so results sit beside every other model's. The chosen subjects
-    are recorded in ``RUN/selfgait.json``.
+    split is the partition's, so results sit beside every other model's. The chosen subjects
+    and where the optimiser state came from are recorded in ``RUN/selfgait.json``.
     """
     from gaitbench.data.store import Store
     from gaitbench.models import create
@@ -409,14 +528,28 @@ def finetune(
         "train_subjects": len(train_subjects),
         "labelled_subjects": chosen,
     }
+    pretrained_names = [n for n, p in model.named_parameters() if p.requires_grad]
+    # Fine-tuning trains the backbone only (the release's "Gait_list"): heads and target stay put.
+    for head in (model.projector, model.predictor, model.target):
+        head.requires_grad_(False)
+    finetuned_names = [n for n, p in model.named_parameters() if p.requires_grad]
+    optimizer_state = None
+    record["optimizer_state"] = "fresh"
     if init is not None:
         ckpt = _last_checkpoint(init)
         load_pretrained(model, ckpt)
         record["init"] = str(init)
         record["init_iteration"] = int(ckpt.get("iteration", 0))
-    # Fine-tuning trains the backbone only (the release's "Gait_list"): heads and target stay put.
-    for head in (model.projector, model.predictor, model.target):
-        head.requires_grad_(False)
+        pre_opt = (ckpt.get("config") or {}).get("optimizer", {}).get("name")
+        if carry_optimizer and pre_opt == recipe.optimizer.name:
+            optimizer_state = carried_optimizer_state(
+                ckpt, pretrained_names, finetuned_names, recipe
+            )
+            record["optimizer_state"] = f"carried from {init} iteration {record['init_iteration']}"
+        elif carry_optimizer:
+            record["optimizer_state"] = (
+                f"fresh: fine-tuning's {recipe.optimizer.name} is not pre-training's {pre_opt}"
+            )
     _write_stage(run_dir, record)
     return train(
         recipe,
@@ -428,16 +561,20 @@ def finetune(
         tensorboard=tensorboard,
         model=model,
         train_subjects=chosen,
+        optimizer_state=optimizer_state,
     )
 
 
 STAGES = ("pretrain", "finetune")
-# The release's pre-training optimiser (FACTS.md 1.3), applied before the user's --set overrides.
+# The release's pre-training settings (github EchoItLiu/SelfGait @80a26fd: main.py's SGD from
+# config/config.yaml `optimizer.params`; trainer.py train_ft's default maxiter 10,000, of which the
+# published fine-tuning loads the 9,000-iteration checkpoint), applied before the user's --set.
 PRETRAIN_OVERRIDES = (
     "optimizer.name=sgd",
     "optimizer.lr=0.03",
     "optimizer.momentum=0.9",
     "optimizer.weight_decay=0.0004",
+    "train.iterations=10000",
 )
 
 

@@ -300,12 +300,19 @@ def seed_everything(seed: int) -> None:
 
 
 def optimisation(
-    recipe: Recipe, model: nn.Module, dev: torch.device, point: ckpt_io.ResumePoint | None
+    recipe: Recipe,
+    model: nn.Module,
+    dev: torch.device,
+    point: ckpt_io.ResumePoint | None,
+    optimizer_state: dict | None = None,
 ) -> Optimisation:
     """The recipe's optimiser (over the parameters that require grad), LR schedule, AMP dtype
     and gradient scaler for `model`; from a resume `point`, the model's weights, these states
-    and every RNG are restored too, so the run continues bit for bit."""
+    and every RNG are restored too, so the run continues bit for bit. ``optimizer_state``: the
+    optimiser's state to start a new run from (SelfGait fine-tuning continues pre-training's)."""
     optimizer = _build_optimizer(recipe, model)
+    if optimizer_state is not None and point is None:
+        optimizer.load_state_dict(optimizer_state)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, recipe.scheduler.milestones, recipe.scheduler.gamma
     )
@@ -328,7 +335,11 @@ def store_partition(recipe: Recipe, store: Any) -> Any:
     from gaitbench.data.partitions import resolve_partition
 
     return resolve_partition(
-        recipe.data.partition, recipe.dataset, store.subjects(), getattr(store, "partition", None)
+        recipe.data.partition,
+        recipe.dataset,
+        store.subjects(),
+        getattr(store, "partition", None),
+        index=store.index,
     )
 
 
@@ -349,10 +360,13 @@ def run_result(
 
 
 def training_split(store: Any, partition: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Store rows of the training subjects, their class indices and the class names (sorted)."""
+    """Store rows of the training subjects, their class indices and the class names (sorted).
+    A split by sequence (``partition.sequences``) gives its training rows of those subjects."""
     subjects = store.index["subject"].astype(str).to_numpy()
     train = set(map(str, partition.train))
     rows = np.flatnonzero(np.isin(subjects, list(train)))
+    if getattr(partition, "sequences", None) is not None:
+        rows = np.intersect1d(rows, partition.sequences.train_rows)
     if len(rows) == 0:
         raise GaitbenchError(
             f"store {store.path} has no sequence of the {len(train)} training subjects: "
@@ -402,12 +416,14 @@ def train(
     tensorboard: bool = False,
     model: nn.Module | None = None,
     train_subjects: list[str] | None = None,
+    optimizer_state: dict | None = None,
 ) -> TrainResult:
     """Train ``recipe.model.name`` on the training split of a store; write the run folder.
 
     ``model``: train this module instead of creating ``recipe.model.name`` (it must return a
     `gaitbench.models.ModelOutput`). ``train_subjects``: use the labels of only these training
-    subjects (SelfGait's label-efficiency fine-tuning); the test split is unchanged. Under
+    subjects (SelfGait's label-efficiency fine-tuning); the test split is unchanged.
+    ``optimizer_state``: a state for the recipe's optimiser to start from (not on resume). Under
     torchrun (``WORLD_SIZE > 1``) every rank calls this.
     """
     from gaitbench.data.sampling import TrainClips, iteration_loader
@@ -451,7 +467,7 @@ def train(
         if recipe.train.channels_last:
             model = model.to(memory_format=torch.channels_last)
         model.train()
-        opt = optimisation(recipe, model, dev, point)
+        opt = optimisation(recipe, model, dev, point, optimizer_state)
         start = opt.start
 
         if dist.enabled:
@@ -476,6 +492,7 @@ def train(
             frames_min=d.frames_min,
             frames_max=d.frames_max,
             augment=[(a.name, a.p) for a in d.augment],
+            windows=partition.sequences.windows_of(rows) if partition.sequences else None,
             seed=seed,
             rank=dist.rank,
             world_size=dist.world_size,

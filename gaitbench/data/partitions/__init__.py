@@ -13,28 +13,63 @@ Official splits (reference/FACTS.md section 3):
 
 `resolve_partition` turns a ``--partition`` spec into a `Partition` restricted to the subjects a
 store actually holds, and refuses a split that would leave train or test empty.
+
+``selfgait-release`` is not a split of subjects but of sequences, the SelfGait release's
+(github EchoItLiu/SelfGait @80a26fd, models/utils/data_loader.py): keep the sequences of at least
+30 frames, drop CASIA-B subject 005, order the list by subject, condition and view, and put the
+first ``floor(0.8 n)`` in training and the rest in test (so one subject can straddle the cut);
+each sequence is then one 30-frame window, for training and test alike. The release draws each
+window's start at random on every load; here it is drawn once per sequence from a generator
+seeded with the sequence's name, so the split is the same on every machine.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from gaitbench.errors import GaitbenchError
 
-SPEC_HELP = "use `official`, `ratio:0.6` (first 60 % of sorted subjects train) or a JSON file"
+SPEC_HELP = (
+    "use `official`, `ratio:0.6` (first 60 % of sorted subjects train), `selfgait-release` "
+    "(CASIA-B) or a JSON file"
+)
+SELFGAIT_RELEASE = "selfgait-release"
+RELEASE_FRAMES = 30  # the release's f_length: minimum length and window
+RELEASE_TRAIN_FRACTION = 0.8  # its partition_rate
+RELEASE_DROPPED = ("005",)  # CASIA-B's incomplete subject, skipped by the release's loader
+
+
+@dataclass
+class SequenceSplit:
+    """A split of store rows, each sequence cut to one fixed window (the SelfGait release's)."""
+
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    windows: dict[int, tuple[int, int]]
+    """Store row -> (first frame, end) of the window it is used as."""
+
+    def windows_of(self, rows: Any) -> list[tuple[int, int]]:
+        return [self.windows[int(r)] for r in rows]
 
 
 @dataclass
 class Partition:
     """Subject ids for training and testing; ``probe`` lists probe sequences where the protocol
-    fixes them (Gait3D), as ``"<subject>-<condition>-<view>"``."""
+    fixes them (Gait3D), as ``"<subject>-<condition>-<view>"``; ``sequences`` is set for a split
+    by sequence (``selfgait-release``), whose subject lists may then share the boundary subject."""
 
     train: list[str]
     test: list[str]
     probe: list[str] | None = None
+    sequences: SequenceSplit | None = None
 
     def to_dict(self) -> dict:
         out = {"train": list(self.train), "test": list(self.test)}
@@ -116,10 +151,55 @@ def _ratio(spec: str, subjects: list[str]) -> Partition:
     return Partition(ordered[:n_train], ordered[n_train:])
 
 
+def release_window(subject: str, condition: str, view: str, length: int) -> tuple[int, int]:
+    """The fixed ``RELEASE_FRAMES``-frame window of a sequence of ``length`` frames: its start
+    drawn uniformly from a generator seeded with the sequence's name."""
+    seed = zlib.crc32(f"{subject}-{condition}-{view}".encode())
+    start = int(np.random.default_rng(seed).integers(0, length - RELEASE_FRAMES + 1))
+    return start, start + RELEASE_FRAMES
+
+
+def selfgait_release_split(dataset: str, index: Any) -> Partition:
+    """The SelfGait release's split of a store's ``index`` (columns subject, condition, view,
+    length; row i = store row i). See the module docstring."""
+    if dataset != "casia-b":
+        raise GaitbenchError(
+            f"partition {SELFGAIT_RELEASE} is the release's CASIA-B split; this store is "
+            f"{dataset}: use `official`"
+        )
+    subject = index["subject"].astype(str).to_numpy()
+    condition = index["condition"].astype(str).to_numpy()
+    view = index["view"].astype(str).to_numpy()
+    length = index["length"].to_numpy()
+    keep = np.flatnonzero((length >= RELEASE_FRAMES) & ~np.isin(subject, RELEASE_DROPPED))
+    order = keep[np.lexsort((view[keep], condition[keep], subject[keep]))]
+    cut = math.floor(len(order) * RELEASE_TRAIN_FRACTION)
+    train_rows, test_rows = np.sort(order[:cut]), np.sort(order[cut:])
+    if len(train_rows) == 0 or len(test_rows) == 0:
+        raise GaitbenchError(
+            f"partition {SELFGAIT_RELEASE} leaves {len(train_rows)} training and "
+            f"{len(test_rows)} test sequences of >= {RELEASE_FRAMES} frames in this store: "
+            "it needs a CASIA-B store with more sequences"
+        )
+    windows = {
+        int(r): release_window(subject[r], condition[r], view[r], int(length[r])) for r in order
+    }
+    return Partition(
+        train=sorted(set(subject[train_rows])),
+        test=sorted(set(subject[test_rows])),
+        sequences=SequenceSplit(train_rows, test_rows, windows),
+    )
+
+
 def resolve_partition(
-    spec: str, dataset: str, subjects: list[str], store_partition: dict | None = None
+    spec: str,
+    dataset: str,
+    subjects: list[str],
+    store_partition: dict | None = None,
+    index: Any = None,
 ) -> Partition:
-    """Resolve ``spec`` (``official`` | ``ratio:F`` | path to JSON) against a store's subjects.
+    """Resolve ``spec`` (``official`` | ``ratio:F`` | ``selfgait-release`` | path to JSON) against
+    a store's subjects (and, for ``selfgait-release``, its ``index``).
 
     ``official`` uses the store's own partition attribute when it has one (e.g. a synthetic
     store), else the dataset's published split. The result keeps only subjects present in the
@@ -127,6 +207,10 @@ def resolve_partition(
     """
     spec = spec.strip()
     present = set(subjects)
+    if spec == SELFGAIT_RELEASE:
+        if index is None:
+            raise GaitbenchError(f"partition {SELFGAIT_RELEASE} needs the store's sequence index")
+        return selfgait_release_split(dataset, index)
     if spec == "official":
         if store_partition is not None:
             partition = _from_dict(store_partition, "the store's partition attribute")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from gaitbench.cli import app
 from gaitbench.errors import GaitbenchError
-from gaitbench.models import create, list_models
+from gaitbench.models import create, get_entry, list_models
 from gaitbench.reporting.complexity import complexity, model_complexity, model_table
 
 torch.set_num_threads(1)
@@ -47,23 +47,27 @@ def test_model_complexity_counts_dense_convolutions_and_restores_the_model():
     assert not any(m.literal for m in model.modules() if isinstance(m, SupportConv3d))
 
 
+# FACTS_deepgaitv2 section 1: fvcore's split by operator of the 1-1-1-1 and 1-4-4-1 variants.
+DEEPGAITV2_BY_OPERATOR = {
+    (1, 1, 1, 1): {"conv": 41_572_270_080, "batch_norm": 86_507_520, "matmul": 2_097_152},
+    (1, 4, 4, 1): {"conv": 85_172_060_160, "batch_norm": 159_498_240, "matmul": 2_097_152},
+}
+
+
 @pytest.mark.parametrize("variant", sorted(SUMMARY))
-def test_reference_figures(variant):
+def test_cli_json_prints_the_reference_figures(variant):
+    # `gaitbench complexity MODEL --dataset D --json` for every variant in summary.json
     name, dataset = variant.split("_")
-    result = complexity(name, dataset)
-    assert result["params"] == SUMMARY[variant]["params"]
-    assert result["flops"] == SUMMARY[variant]["fvcore_flops_30x64x44"]
-
-
-def test_cli_json_prints_reference_figures_for_hstl():
-    result = CliRunner().invoke(app, ["complexity", "hstl", "--dataset", "casia-b", "--json"])
+    result = CliRunner().invoke(app, ["complexity", name, "--dataset", dataset, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["model"] == "hstl" and data["dataset"] == "casia-b"
-    assert data["input"] == [1, 30, 64, 44]
-    assert data["params"] == 4_745_834 == SUMMARY["hstl_casia-b"]["params"]
-    assert data["flops"] == 25_824_774_400 == SUMMARY["hstl_casia-b"]["fvcore_flops_30x64x44"]
-    assert {"convention", "skipped"} <= set(data)
+    assert (data["model"], data["dataset"], data["input"]) == (name, dataset, [1, 30, 64, 44])
+    assert data["params"] == SUMMARY[variant]["params"]
+    assert data["flops"] == SUMMARY[variant]["fvcore_flops_30x64x44"]
+    assert {"convention", "skipped", "flops_by_operator"} <= set(data)
+    if name == "deepgaitv2":
+        layers = tuple(get_entry(name).arguments(dataset)["layers"])
+        assert data["flops_by_operator"] == DEEPGAITV2_BY_OPERATOR[layers]
 
 
 def test_cli_unknown_model_is_one_red_line():

@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from gaitbench.errors import GaitbenchError
+from gaitbench.models import get_entry
 from gaitbench.training.config import (
     apply_overrides,
     find_recipe,
@@ -22,6 +23,8 @@ EXPECTED = {
     "gaitset_casia-b", "gaitset_oumvlp", "gaitpart_casia-b", "gaitpart_oumvlp",
     "gaitgl_casia-b", "gaitgl_oumvlp", "gaitgl_grew",
     "gaitbase_casia-b", "gaitbase_oumvlp", "gaitbase_grew", "gaitbase_gait3d",
+    "deepgaitv2_casia-b", "deepgaitv2_oumvlp", "deepgaitv2_grew", "deepgaitv2_gait3d",
+    "deepgaitv2_ccpg", "deepgaitv2_sustech1k",
 }  # fmt: skip
 
 
@@ -47,6 +50,32 @@ def test_hstl_casia_b_is_the_published_setting():
     assert (r.data.ids_per_batch, r.data.seqs_per_id, r.data.frames) == (8, 8, 30)
     assert r.data.sample_type == "fixed_ordered" and r.train.amp
     assert (r.loss.triplet_weight, r.loss.ce_weight, r.model.num_classes) == (1.0, 1.0, 74)
+
+
+@pytest.mark.parametrize(
+    "dataset, pk, frames, iterations, milestones",
+    [
+        ("casia-b", (8, 16), 30, 60000, [20000, 40000, 50000]),
+        ("oumvlp", (32, 8), 30, 120000, [60000, 80000, 100000]),
+        ("grew", (32, 4), 30, 180000, [80000, 120000, 150000]),
+        ("gait3d", (32, 4), 30, 60000, [20000, 40000, 50000]),
+        ("ccpg", (8, 16), 30, 60000, [20000, 40000, 50000]),
+        ("sustech1k", (8, 8), 10, 50000, [20000, 30000, 40000]),
+    ],
+)
+def test_deepgaitv2_recipes_are_the_released_configs(dataset, pk, frames, iterations, milestones):
+    r = load_recipe(find_recipe("deepgaitv2", dataset))
+    assert (r.data.ids_per_batch, r.data.seqs_per_id) == pk
+    assert (r.data.sample_type, r.data.frames, r.data.frames_skip) == ("fixed_ordered", frames, 4)
+    assert [(a.name, a.p) for a in r.data.augment] == [
+        ("perspective", 0.2), ("flip", 0.2), ("rotate", 0.2)
+    ]  # fmt: skip
+    assert (r.train.iterations, r.scheduler.milestones) == (iterations, milestones)
+    assert (r.optimizer.name, r.optimizer.lr, r.optimizer.weight_decay) == ("sgd", 0.1, 5e-4)
+    assert (r.loss.ce_weight, r.loss.ce_scale, r.loss.label_smoothing) == (1.0, 16.0, 0.1)
+    assert (r.train.amp, r.train.amp_dtype, r.train.sync_bn) == (True, "fp16", True)
+    assert r.model.num_classes == get_entry("deepgaitv2").arguments(dataset)["num_classes"]
+    assert find_recipe("deepgaitv2-tiny", dataset) == find_recipe("deepgaitv2", dataset)
 
 
 def test_gaitset_uses_unordered_sets_and_gaitgl_80k():

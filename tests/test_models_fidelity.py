@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 import torch
 from _model_helpers import fidelity_checkpoint
+from typer.testing import CliRunner
 
+from gaitbench.cli import app
 from gaitbench.errors import GaitbenchError
-from gaitbench.models import create, load_published
+from gaitbench.models import build_from_checkpoint, create, load_published
 from gaitbench.models.published import name_table, reference_name
 
 FIDELITY = Path(__file__).parent / "fixtures" / "fidelity"
-MODELS = ["hstl", "gaitset", "gaitpart", "gaitgl", "gaitbase"]
+MODELS = ["hstl", "gaitset", "gaitpart", "gaitgl", "gaitbase", "deepgaitv2"]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -67,3 +69,35 @@ def test_load_published_rejects_another_variant_or_model():
         load_published(path, "gaitbase", "oumvlp")
     with pytest.raises(GaitbenchError, match="Backbone.forward_block"):
         load_published(path, "gaitset", "casia-b")
+
+
+def test_deepgaitv2_checkpoint_refuses_another_variant_or_model():
+    path = fidelity_checkpoint("deepgaitv2_casia-b")
+    for dataset in ("oumvlp", "gait3d"):  # 74 classes, not 5153 / 3000
+        with pytest.raises(GaitbenchError, match="BNNecks.fc_bin.*16x256x74.*--dataset"):
+            load_published(path, "deepgaitv2", dataset)
+    # GREW / Gait3D have 1-4-4-1 blocks: with the class count forced, the missing blocks are named
+    with pytest.raises(GaitbenchError, match="lacks entry 'layer2.1.conv1"):
+        load_published(path, "deepgaitv2", "gait3d", num_classes=74)
+    with pytest.raises(GaitbenchError, match="'layer0.forward_block.0.weight' does not belong"):
+        load_published(path, "gaitbase", "casia-b")
+    with pytest.raises(GaitbenchError, match="'Backbone.forward_block.conv1.conv.weight'"):
+        load_published(fidelity_checkpoint("gaitbase_casia-b"), "deepgaitv2", "casia-b")
+
+
+def test_deepgaitv2_convert_cli_rebuilds_the_reference_model(tmp_path, clip):
+    out = tmp_path / "deepgaitv2.pt"
+    path = fidelity_checkpoint("deepgaitv2_casia-b")
+    result = CliRunner().invoke(
+        app, ["convert", str(path), "-m", "deepgaitv2", "-d", "casia-b", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    model = build_from_checkpoint(torch.load(out, weights_only=True)).eval()
+    with torch.no_grad():
+        emb = model(clip).embeddings.numpy()
+    assert np.abs(emb - reference_embeddings("deepgaitv2")).max() < 1e-4
+    wrong = CliRunner().invoke(
+        app, ["convert", str(path), "-m", "deepgaitv2", "-d", "grew", "-o", str(tmp_path / "x")]
+    )
+    assert wrong.exit_code == 1 and "Traceback" not in wrong.output
+    assert "BNNecks.fc_bin" in wrong.output and not (tmp_path / "x").exists()

@@ -11,7 +11,7 @@ import torch
 from _model_helpers import tiny_sils
 
 from gaitbench.models import create, get_entry
-from gaitbench.models.gaitbase import BasicBlock
+from gaitbench.models.blocks import BasicBlock2D as BasicBlock
 
 NAME = "gaitbase"
 pytestmark = pytest.mark.usefixtures("one_thread")

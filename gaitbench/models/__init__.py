@@ -30,7 +30,7 @@ from gaitbench.models.base import (
 
 # One architecture per module. A module not written yet is skipped (models are landed
 # independently); any other import error in a model file is a bug and propagates.
-MODEL_MODULES = ("hstl", "gaitgl", "gaitset", "gaitpart", "gaitbase", "selfgait", "gei")
+MODEL_MODULES = ("hstl", "gaitgl", "gaitset", "gaitpart", "gaitbase", "deepgaitv2", "selfgait", "gei")
 
 for _name in MODEL_MODULES:
     try:
@@ -40,14 +40,16 @@ for _name in MODEL_MODULES:
             raise
 
 
-def load_published(path: str | os.PathLike, name: str, dataset: str = "casia-b") -> nn.Module:
+def load_published(
+    path: str | os.PathLike, name: str, dataset: str = "casia-b", num_classes: int | None = None
+) -> nn.Module:
     """Load an official / OpenGait checkpoint into registered model `name` (eval mode).
 
     See `gaitbench.models.published.load_published`.
     """
     from gaitbench.models.published import load_published as _load
 
-    return _load(path, name, dataset)
+    return _load(path, name, dataset, num_classes)
 
 
 __all__ = [

@@ -18,7 +18,14 @@ from gaitbench.errors import GaitbenchError
 
 # Class counts of each dataset's official training split (the classifier width of a published
 # model). Synthetic or custom data sets pass their own `num_classes`.
-DATASET_CLASSES: dict[str, int] = {"casia-b": 74, "oumvlp": 5153, "grew": 20000, "gait3d": 3000}
+DATASET_CLASSES: dict[str, int] = {
+    "casia-b": 74,
+    "oumvlp": 5153,
+    "grew": 20000,
+    "gait3d": 3000,
+    "ccpg": 100,
+    "sustech1k": 250,
+}
 
 # A variants table key that accepts any dataset name (tiny variants, which exist for tests and
 # demos rather than to match a publication).

@@ -91,6 +91,34 @@ class HorizontalPoolingPyramid(nn.Module):
         return torch.cat(out, -1).transpose(1, 2)
 
 
+class BasicBlock2D(nn.Module):
+    """Residual block (ResNet's basic block, per frame; GaitBase, DeepGaitV2's first stage):
+    relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x)).
+
+    The shortcut is a strided 1x1 conv + BN when the stride or the width changes, else identity.
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or c_in != c_out:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x: Tensor) -> Tensor:
+        """x: [m, c_in, h, w] -> [m, c_out, h / stride, w / stride] (rounded up)."""
+        shortcut = x if self.downsample is None else self.downsample(x)
+        y = self.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return self.relu(y + shortcut)
+
+
 class FrameWise(nn.Module):
     """Apply a 2-D module to every frame: [n, c, s, h, w] -> [n, c', s, h', w'].
 

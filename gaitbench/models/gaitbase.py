@@ -5,8 +5,9 @@
            -> BNNeck (one BatchNorm1d over all 16 x 256) -> cosine classifier = logits
 
 The backbone is a stem (3x3 conv, BN, ReLU, no max-pool) and four stages of basic residual
-blocks (64, 128, 256, 512 channels, strides 1, 2, 2, 1, one block each), written here: the
-torchvision ResNet it mirrors has no CPU build that installs beside our torch. Written from the
+blocks (64, 128, 256, 512 channels, strides 1, 2, 2, 1, one block each; the block lives in
+blocks.py, shared with DeepGaitV2), written here: the torchvision ResNet it mirrors has no CPU
+build that installs beside our torch. Written from the
 paper and reference/FACTS.md 2.5.
 """
 
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 
 from gaitbench.models.base import ANY_DATASET, DATASET_CLASSES, ModelOutput, register
 from gaitbench.models.blocks import (
+    BasicBlock2D,
     HorizontalPoolingPyramid,
     SeparateBNNecks,
     SeparateFCs,
@@ -43,33 +45,6 @@ PUBLISHED_NAMES: tuple[tuple[str, str], ...] = (
 )
 
 
-class BasicBlock(nn.Module):
-    """Residual block: relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x)).
-
-    The shortcut is a strided 1x1 conv + BN when the stride or the width changes, else identity.
-    """
-
-    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
-        super().__init__()
-        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
-        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        self.relu = nn.ReLU(inplace=True)
-        self.downsample: nn.Module | None = None
-        if stride != 1 or c_in != c_out:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
-            )
-
-    def forward(self, x: Tensor) -> Tensor:
-        """x: [m, c_in, h, w] -> [m, c_out, h / stride, w / stride] (rounded up)."""
-        shortcut = x if self.downsample is None else self.downsample(x)
-        y = self.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return self.relu(y + shortcut)
-
-
 class ResNet9(nn.Module):
     """Stem + four residual stages, applied to single frames: [m, 1, h, w] -> [m, c4, h/4, w/4]
     with the published strides."""
@@ -86,8 +61,8 @@ class ResNet9(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         c_in = channels[0]
         for k, (c_out, stride, count) in enumerate(zip(channels, strides, blocks, strict=True)):
-            stage = [BasicBlock(c_in, c_out, stride)]
-            stage += [BasicBlock(c_out, c_out) for _ in range(count - 1)]
+            stage = [BasicBlock2D(c_in, c_out, stride)]
+            stage += [BasicBlock2D(c_out, c_out) for _ in range(count - 1)]
             self.add_module(f"layer{k + 1}", nn.Sequential(*stage))
             c_in = c_out
         self.stages = len(channels)

@@ -40,11 +40,33 @@ def results_dir(tmp_path_factory):
 def test_published_figures_have_sources():
     pub = load_published()
     models = {p["model"] for p in pub["results"]}
-    assert models == {"HSTL", "GaitSet", "GaitPart", "GaitGL", "GaitBase", "SelfGait"}
+    assert models == {
+        "HSTL", "GaitSet", "GaitPart", "GaitGL", "GaitBase",
+        "DeepGaitV2", "DeepGaitV2-3D", "SelfGait",
+    }  # fmt: skip
     assert all(p.get("source") for p in pub["results"])
     hstl = {p["dataset"]: p["metrics"] for p in pub["results"] if p["model"] == "HSTL"}
     assert hstl["casia-b"] == {"NM": 98.1, "BG": 95.9, "CL": 88.9}
     assert hstl["gait3d"]["mAP"] == 55.48 and hstl["grew"]["rank1"] == 62.7
+
+
+def test_deepgaitv2_rows_say_which_variant_they_belong_to():
+    pub = load_published()
+    rows = {(p["model"], p["dataset"]): p for p in pub["results"] if "DeepGaitV2" in p["model"]}
+    assert set(rows) == {
+        ("DeepGaitV2", "gait3d"), ("DeepGaitV2", "sustech1k"),
+        ("DeepGaitV2-3D", "oumvlp"), ("DeepGaitV2-3D", "grew"),
+    }  # fmt: skip
+    assert rows["DeepGaitV2", "gait3d"]["metrics"] == {"rank1": 74.4}
+    assert rows["DeepGaitV2", "sustech1k"]["metrics"]["ALL"] == 82.4
+    assert rows["DeepGaitV2-3D", "oumvlp"]["metrics"] == {"NM": 92.0}
+    assert rows["DeepGaitV2-3D", "grew"]["metrics"] == {"rank1": 79.4}
+    for key in (("DeepGaitV2-3D", "oumvlp"), ("DeepGaitV2-3D", "grew")):
+        assert "another variant" in rows[key]["variant"] and "DeepGaitV2-3D" in rows[key]["source"]
+    assert all(p["source"].startswith("og-zoo (DeepGaitV2-") for p in rows.values())
+    # the complexity shown beside the Gait3D row is that of the Gait3D variant (1-4-4-1)
+    comp = pub["complexity"]
+    assert comp["DeepGaitV2"]["params"] == 25_492_160 and "DeepGaitV2-3D" not in comp
 
 
 def test_markdown_summary_and_per_view(results_dir):
@@ -57,10 +79,10 @@ def test_markdown_summary_and_per_view(results_dir):
     assert s.loc[s.model == "HSTL", "CASIA-B NM"].item() == 98.1
     pv = rep.per_view["casia-b"]
     assert list(pv.columns[-3:]) == ["000", "090", "mean"]
-    # bold marks the best of each column: GaitBase's published Gait3D rank-1 beats HSTL's 61.3
-    assert (
-        "| model | origin |" in rep.text and "**64.6**" in rep.text and "**61.3**" not in rep.text
-    )
+    # bold marks the best of each column: DeepGaitV2's published Gait3D rank-1 (74.4) beats
+    # GaitBase's 64.6 and HSTL's 61.3
+    assert "| model | origin |" in rep.text and "**74.4**" in rep.text
+    assert "**64.6**" not in rep.text and "**61.3**" not in rep.text
 
 
 def test_csv_and_no_published(results_dir):

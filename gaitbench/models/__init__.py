@@ -30,7 +30,16 @@ from gaitbench.models.base import (
 
 # One architecture per module. A module not written yet is skipped (models are landed
 # independently); any other import error in a model file is a bug and propagates.
-MODEL_MODULES = ("hstl", "gaitgl", "gaitset", "gaitpart", "gaitbase", "deepgaitv2", "selfgait", "gei")
+MODEL_MODULES = (
+    "hstl",
+    "gaitgl",
+    "gaitset",
+    "gaitpart",
+    "gaitbase",
+    "deepgaitv2",
+    "selfgait",
+    "gei",
+)
 
 for _name in MODEL_MODULES:
     try:

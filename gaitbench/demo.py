@@ -33,7 +33,9 @@ from rich.progress import (
 from rich.table import Table
 
 from gaitbench.console import Console
+from gaitbench.data.workers import check_workers
 from gaitbench.errors import GaitbenchError
+from gaitbench.paths import check_output
 from gaitbench.progress import Bar
 
 
@@ -69,6 +71,7 @@ PRESETS = {
 # A prepped PNG tree carries no split of its own and CASIA-B's official one (74 / 50 subjects) does
 # not fit a small set: the first 60 % of subjects train, the rest are the test set.
 PARTITION = "ratio:0.6"
+DEMO_BYTES = 64 * 2**20  # free space the demo asks for before it starts (it writes about 30 MiB)
 
 
 @dataclass
@@ -145,6 +148,7 @@ def _overrides(p: DemoPreset, model: str) -> list[str]:
 def _prepare_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise GaitbenchError(f"{out} is a file: give --out a folder")
+    check_output(out, folder=True, need_bytes=DEMO_BYTES)
     if out.is_dir() and any(out.iterdir()):
         if not force:
             raise GaitbenchError(
@@ -175,6 +179,7 @@ def run_demo(
     from gaitbench.training.trainer import train_model
 
     console = console or Console()
+    check_workers(workers)
     preset = PRESETS["quick" if quick else "full"]
     out = Path(out)
     _prepare_out(out, force)

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from gaitbench import __version__
-from gaitbench.cli._app import app, err_console
+from gaitbench.cli._app import app, print_error
 from gaitbench.errors import GaitbenchError
 
 # One module per command group; each registers its commands on `app` at import.
@@ -54,7 +54,7 @@ def main() -> None:
     try:
         app(standalone_mode=True)
     except GaitbenchError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         sys.exit(1)
 
 

@@ -2,11 +2,35 @@
 
 from __future__ import annotations
 
+import click
 import typer
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from gaitbench.console import Console
 
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (an unknown option, a value of the wrong type, a missing argument) as one
+    line, ``error: ...``, with exit status 2 like Click's, instead of Typer's boxed panel."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `gaitbench CMD` alone: its help
+                raise
+            where = getattr(exc, "ctx", None) or ctx
+            hint = (
+                f" (see `{where.command_path} --help`)" if isinstance(exc, click.UsageError) else ""
+            )
+            message = " ".join(exc.format_message().split())
+            print_error(f"{message}{hint}")
+            raise click.exceptions.Exit(exc.exit_code) from None
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="gaitbench",
     help="Benchmarking toolkit for silhouette-based gait recognition: "
     "synth / prep -> train -> evaluate -> report.",
@@ -17,6 +41,11 @@ app = typer.Typer(
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def print_error(message: str) -> None:
+    """The one line every failing command ends with: ``error: MESSAGE`` on stderr."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
 
 
 def command(*args, **kwargs):
@@ -35,7 +64,7 @@ def command(*args, **kwargs):
             try:
                 return fn(*a, **kw)
             except GaitbenchError as exc:
-                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+                print_error(str(exc))
                 raise typer.Exit(1) from None
 
         return app.command(*args, **kwargs)(wrapper)

@@ -150,6 +150,17 @@ def _info_json(info) -> dict:
     }
 
 
+def _attr(key: str, value) -> str:
+    """A store attribute as one cell; a partition as its counts, not its id lists."""
+    if key == "partition":
+        try:
+            split = json.loads(value)
+            return ", ".join(f"{len(ids)} {name}" for name, ids in split.items()) + " subjects"
+        except (TypeError, ValueError, AttributeError):
+            pass
+    return str(value)
+
+
 @command("info")
 def info_command(
     store: Path = typer.Argument(..., help="A gaitbench store (.h5)."),
@@ -189,8 +200,9 @@ def info_command(
     if prov["fingerprint_source"] == "computed":
         shown["fingerprint"] += " (computed now: the store predates stored fingerprints)"
     for key in sorted(shown):
-        value = str(shown[key])
-        head.add_row(key, value if len(value) < 80 else value[:77] + "...")
+        if key in ("subjects", "sequences", "frames"):  # shown above
+            continue
+        head.add_row(key, _attr(key, shown[key]))
     console.print(head)
     if info.length_stats:
         s = info.length_stats

@@ -14,6 +14,8 @@ from gaitbench.cli._app import command, console
 from gaitbench.errors import GaitbenchError
 from gaitbench.progress import Bar
 
+BATCH_SIZE = 16
+
 
 def _progress_factory(progress: Bar):
     def make(description: str, total: int):
@@ -112,15 +114,18 @@ def evaluate_cmd(
         "--submission",
         help="GREW: write the official server's CSV (probe id + top-20 subject ids) here.",
     ),
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, mps ..."),
+    device: str = typer.Option("cpu", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     batch_size: int = typer.Option(
-        16, "--batch-size", help="Sequences per forward pass (equal lengths are batched together)."
+        BATCH_SIZE,
+        "--batch-size",
+        help="Sequences per forward pass (equal lengths are batched together).",
     ),
     out_dir: Optional[Path] = typer.Option(
         None,
         "--out",
         help="Folder for embeddings and results (default: the run folder; for --model gei "
-        "alone, runs/gei-<store file stem>).",
+        "alone, runs/gei-<store file stem>; with --embeddings: the results only, written only "
+        "when given).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print only the results JSON on stdout."),
 ) -> None:
@@ -141,7 +146,22 @@ def evaluate_cmd(
             raise GaitbenchError(
                 "pass either a run folder / checkpoint or --embeddings FILE, not both"
             )
-        ev = evaluate_file(embeddings, protocol, metric, device, drop_missing, submission)
+        given = {
+            "--data": data,
+            "--model": model,
+            "--dataset": dataset,
+            "--partition": partition,
+            "--batch-size": batch_size if batch_size != BATCH_SIZE else None,
+        }
+        for option, value in given.items():
+            if value is not None:
+                raise GaitbenchError(
+                    f"{option} has no effect with --embeddings (the embeddings are already "
+                    f"extracted): drop it, or evaluate a run folder or checkpoint"
+                )
+        ev = evaluate_file(
+            embeddings, protocol, metric, device, drop_missing, submission, out_dir=out_dir
+        )
     elif target is None and model is None:
         raise GaitbenchError(
             "nothing to evaluate: pass a run folder, a checkpoint, --embeddings FILE, or "

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from gaitbench.cli._app import command, console
+from gaitbench.errors import GaitbenchError
 
 
 @command("models")
@@ -33,6 +34,13 @@ def models_cli() -> None:
     console.print(table)
 
 
+def _check_dataset(dataset: str) -> None:
+    from gaitbench.paths import DATASETS
+
+    if dataset not in DATASETS:
+        raise GaitbenchError(f"unknown --dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+
+
 @command("complexity")
 def complexity_cli(
     model: str = typer.Argument(..., help="Registered model name (see `gaitbench models`)."),
@@ -49,6 +57,7 @@ def complexity_cli(
     """
     from gaitbench.reporting.complexity import complexity
 
+    _check_dataset(dataset)
     with console.status(f"tracing {model} ({dataset})"):
         result = complexity(model, dataset=dataset, frames=frames)
     if as_json:
@@ -84,6 +93,7 @@ def convert_cli(
     """
     from gaitbench.models.published import convert_checkpoint
 
+    _check_dataset(dataset)
     with console.status(f"converting {checkpoint}"):
         ckpt = convert_checkpoint(checkpoint, model, dataset, out, num_classes, force)
     console.print(

@@ -44,8 +44,13 @@ def report_cmd(
         gaitbench report runs/hstl runs/gaitset --latex --out table.tex --plots figures
         gaitbench report results/ --csv --no-published
     """
+    from gaitbench.paths import check_output
     from gaitbench.reporting.report import build_report, write_text
 
+    if out is not None:
+        check_output(out)
+    if plots is not None:
+        check_output(plots, folder=True)
     chosen = [name for name, on in (("latex", latex), ("csv", csv), ("markdown", markdown)) if on]
     if len(chosen) > 1:
         raise GaitbenchError(

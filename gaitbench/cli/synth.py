@@ -16,6 +16,7 @@ from rich.progress import (
 from gaitbench.cli._app import command, console
 from gaitbench.data import synth
 from gaitbench.errors import GaitbenchError
+from gaitbench.paths import check_output
 from gaitbench.progress import Bar
 
 
@@ -29,7 +30,9 @@ def synth_command(
         "0:180:18", "--views", help="START:STOP:STEP (stop included) or 0,90,180."
     ),
     frames: str = typer.Option("60-100", "--frames", help="Frames per sequence, LO-HI."),
-    size: int = typer.Option(64, "--size", help="Aligned frame size of the store."),
+    size: int | None = typer.Option(
+        None, "--size", help="Aligned frame size of the store: 64 (default) or 128, as prep."
+    ),
     seed: int = typer.Option(
         0, "--seed", help="Same seed, same bytes; another seed, other people."
     ),
@@ -47,7 +50,10 @@ def synth_command(
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     preview: Path | None = typer.Option(
-        None, "--preview", help="Also (or only, without OUT) write a contact sheet PNG of frames."
+        None,
+        "--preview",
+        help=f"Also (or only, without OUT) write a contact sheet PNG of frames of the first "
+        f"{synth.PREVIEW_SUBJECTS} subjects.",
     ),
 ) -> None:
     """Render a synthetic CASIA-B-shaped silhouette dataset: 3-D walkers, 11 views, nm/bg/cl.
@@ -59,22 +65,31 @@ def synth_command(
         gaitbench synth small.h5 --subjects 24 --views 0,90,180 --frames 30-40 --difficulty easy
         gaitbench synth --preview sheet.png --subjects 4
     """
+    if size is not None and fmt == "png":
+        raise GaitbenchError(
+            "--size has no effect with --format png (raw frames are 320x240): "
+            "give it to `gaitbench prep` instead"
+        )
     spec = synth.SynthSpec(
         subjects=subjects,
         views=synth.parse_views(views),
         frames=synth.parse_frames(frames),
-        size=size,
+        size=size or 64,
         seed=seed,
         difficulty=difficulty,
     )
     if out is None and preview is None:
         raise GaitbenchError("synth needs OUT (a store or folder to write) or --preview OUT.png")
+    if out is not None:
+        synth.check_output(out, fmt, force)
     if preview is not None:
-        synth.contact_sheet(preview, spec, subjects=tuple(range(1, min(3, subjects) + 1)))
-        console.print(f"preview written to [bold]{preview}[/]")
+        check_output(preview)
+        shown = min(subjects, synth.PREVIEW_SUBJECTS)
+        synth.contact_sheet(preview, spec, subjects=tuple(range(1, shown + 1)))
+        of = f" (the first {shown} of {subjects})" if shown < subjects else ""
+        console.print(f"preview of {shown} subjects{of} written to [bold]{preview}[/]")
     if out is None:
         return
-    synth.check_output(out, fmt, force)
     n = len(spec.sequences())
     with Bar(
         TextColumn("[bold]synth[/] {task.description}"),

@@ -55,7 +55,9 @@ def train_command(
         None, "--save-every", help="Checkpoint every N iterations (default: the recipe's)."
     ),
     device: str = typer.Option(
-        "cpu", "--device", help="cpu or cuda (under torchrun: each rank's local GPU)."
+        "cpu",
+        "--device",
+        help="auto, cpu, cuda, cuda:N or mps (under torchrun, cuda: each rank's local GPU).",
     ),
     seed: Optional[int] = typer.Option(
         None, "--seed", help="Seed of initialisation and batches (default: the recipe's)."
@@ -78,8 +80,8 @@ def train_command(
         "--labels",
         help="SelfGait finetune: fraction of training subjects whose labels are used.",
     ),
-    pretext: str = typer.Option(
-        "two-view", "--pretext", help="SelfGait pretrain: two-view or next-frame."
+    pretext: Optional[str] = typer.Option(
+        None, "--pretext", help="SelfGait pretrain: two-view (default) or next-frame."
     ),
     name: Optional[str] = typer.Option(
         None, "--name", help="The run's name in results files (default: the run folder's name)."
@@ -157,7 +159,7 @@ def train_command(
         name=name,
     )
     with bar:
-        if stage is not None or init is not None or labels != 1.0:
+        if stage is not None or init is not None or labels != 1.0 or pretext is not None:
             from gaitbench.training.selfsup import train_selfgait
 
             result = train_selfgait(

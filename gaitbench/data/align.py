@@ -23,6 +23,21 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from gaitbench.errors import GaitbenchError
+
+FRAME_SIZES = (64, 128)
+"""The aligned frame sizes `prep` and `synth` write, those the models take: 64 every model,
+128 every model but HSTL (whose pooling is built for 64 x 44)."""
+
+
+def check_frame_size(size: int) -> None:
+    if size not in FRAME_SIZES:
+        raise GaitbenchError(
+            f"--size {size} is not supported: use {' or '.join(map(str, FRAME_SIZES))} "
+            "(the aligned sizes the models take; 64 suits every model)"
+        )
+
+
 # The reference's "too few foreground pixels" threshold on the raw frame's pixel sum.
 MIN_PIXEL_SUM = 10_000
 

@@ -11,6 +11,7 @@ Both are written atomically: to a temporary sibling, renamed into place when com
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import shutil
@@ -24,7 +25,7 @@ import pandas as pd
 
 from gaitbench.data.store import Store
 from gaitbench.errors import GaitbenchError
-from gaitbench.paths import atomic_target
+from gaitbench.paths import MIN_FREE_BYTES, atomic_target, check_output
 
 FORMATS = ("npz", "opengait")
 
@@ -33,11 +34,11 @@ def sequence_key(subject: str, condition: str, view: str) -> str:
     return f"{subject}__{condition}__{view}"
 
 
-def _check_target(out: Path, force: bool) -> None:
+def _check_target(out: Path, fmt: str, force: bool, need_bytes: int) -> None:
     if out.exists() and not force:
         raise GaitbenchError(f"{out} already exists: pass --force to overwrite it")
-    if not out.parent.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out, folder=fmt == "opengait", need_bytes=need_bytes)
+    out.parent.mkdir(parents=True, exist_ok=True)
 
 
 def export_store(
@@ -60,7 +61,9 @@ def export_store(
     if len(set(keys)) != len(keys):
         dup = pd.Series(keys)[pd.Series(keys).duplicated()].iloc[0]
         raise GaitbenchError(f"store {store.path} holds sequence {dup} twice: cannot export it")
-    _check_target(out, force)
+    # The frames uncompressed, as both formats hold them (the store is compressed).
+    need = int(store.index["length"].sum()) * store.size * store.size
+    _check_target(out, fmt, force, max(need, MIN_FREE_BYTES))
     tmp = atomic_target(out)
     try:
         if fmt == "npz":
@@ -76,9 +79,10 @@ def export_store(
         else:
             tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
+            fix = "free disk space" if exc.errno == errno.ENOSPC else "check the folder"
             raise GaitbenchError(
-                f"could not write {out} ({exc.strerror or exc}): free disk space or choose "
-                "another OUT; nothing was written"
+                f"could not write {out} ({exc.strerror or exc}): {fix} or choose another OUT; "
+                "nothing was written"
             ) from None
         raise
     return out

@@ -194,7 +194,11 @@ def discover(layout: str, raw: str | Path) -> list[SequenceSource]:
     sources = READERS[layout](raw)
     if not sources:
         guess = guess_layout(raw)
-        hint = f"; it looks like a {guess} tree" if guess and guess != layout else ""
+        hint = ""
+        if guess == "opengait":
+            hint = "; it looks like an OpenGait pkl tree: pass --layout opengait"
+        elif guess and guess != layout:
+            hint = f"; it looks like a {guess} tree: run `gaitbench prep {guess} {raw}`"
         raise GaitbenchError(
             f"raw folder {raw} matches no {layout} layout (expected {EXPECTED[layout]}){hint}"
         )

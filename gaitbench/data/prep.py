@@ -25,11 +25,11 @@ import cv2
 import numpy as np
 
 from gaitbench import paths
-from gaitbench.data.align import align_frame
+from gaitbench.data.align import align_frame, check_frame_size
 from gaitbench.data.layouts import LAYOUTS, SequenceSource, discover
 from gaitbench.data.pickles import UnreadablePickle, load_array
 from gaitbench.data.store import StoreWriter
-from gaitbench.data.workers import pool_context, single_threaded_opencv
+from gaitbench.data.workers import check_workers, pool_context, single_threaded_opencv
 from gaitbench.errors import GaitbenchError
 
 # OpenGait warns about sequences shorter than this; we count them.
@@ -86,8 +86,33 @@ class PrepSummary:
 
 
 def read_png(path: Path) -> np.ndarray | None:
-    """One grayscale frame, or None if the file can't be decoded (missing, empty, corrupt)."""
-    return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    """One uint8 grayscale frame, or None if the file can't be decoded (missing, empty, corrupt).
+
+    8-bit grey frames are read as stored, 8-bit colour and palette frames through OpenCV's
+    grey conversion (both as ``cv2.IMREAD_GRAYSCALE``, the reference's read). 16-bit frames are
+    read at their bit depth and scaled by the range they use: values up to 255 are kept (an
+    8-bit mask saved as 16 bits), larger ones scaled from 0..2^b - 1 to 0..255, b the smallest
+    of 10, 12 and 16 bits that holds the frame's maximum. (``IMREAD_GRAYSCALE`` would keep the
+    high byte only: a 0..255 mask would become 0 and be dropped as empty.)
+    """
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        return None
+    if img.dtype == np.uint8:
+        if img.ndim == 2:
+            return img
+        return cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)  # colour or palette: the reference's
+    if img.dtype != np.uint16:
+        raise GaitbenchError(
+            f"{path} holds {img.dtype} pixels: gaitbench reads 8- and 16-bit PNG silhouettes"
+        )
+    if img.ndim == 3:
+        img = cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2GRAY)  # alpha dropped, 16 bits kept
+    top = int(img.max())
+    if top <= 255:
+        return img.astype(np.uint8)
+    full = next(2**bits - 1 for bits in (10, 12, 16) if top <= 2**bits - 1)
+    return (img.astype(np.float32) * np.float32(255 / full) + np.float32(0.5)).astype(np.uint8)
 
 
 def process_sequence(source: SequenceSource, size: int, mode: str) -> SequenceResult:
@@ -178,12 +203,13 @@ def prep(
     layout = layout or dataset
     if layout not in LAYOUTS:
         raise GaitbenchError(f"unknown dataset {dataset!r}: choose one of {', '.join(LAYOUTS)}")
-    if size not in (64, 128):
-        raise GaitbenchError(f"--size {size} is not supported: use 64 or 128")
+    check_frame_size(size)
+    check_workers(workers)
     raw = Path(raw) if raw is not None else paths.default_raw(dataset)
     out = Path(out) if out is not None else paths.default_store(dataset, size)
     if out.exists() and not force:
         raise GaitbenchError(f"store {out} already exists: pass --force to overwrite it")
+    paths.check_output(out)
     sources = discover(layout, raw)
     mode = "pkl" if layout == "opengait" else "raw" if layout == "grew" else "align"
     workers = max(1, min(workers or os.cpu_count() or 1, len(sources)))

@@ -52,9 +52,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from gaitbench import paths
 from gaitbench.data import synth_body as body
-from gaitbench.data.align import align_sequence
-from gaitbench.data.workers import pool_context, single_threaded_opencv
+from gaitbench.data.align import align_sequence, check_frame_size
+from gaitbench.data.workers import check_workers, pool_context, single_threaded_opencv
 from gaitbench.errors import GaitbenchError
 from gaitbench.paths import atomic_write
 
@@ -66,6 +67,7 @@ TRAIN_FRACTION = 0.6
 # Recorded in every synthetic store (attribute ``generator``) and so in every results file made
 # on one: bump it whenever a change makes the renderer draw different silhouettes.
 GENERATOR_VERSION = 1
+PREVIEW_SUBJECTS = 8  # rows of a contact sheet: 3 conditions each
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,9 @@ class SynthSpec:
         lo, hi = self.frames
         if not 1 <= lo <= hi:
             raise GaitbenchError(f"--frames must be LO-HI with 1 <= LO <= HI, got {lo}-{hi}")
-        if self.size < 8 or self.size % 2:
-            raise GaitbenchError(f"--size must be an even number >= 8, got {self.size}")
+        check_frame_size(self.size)
+        if not 0 <= self.seed < 2**32:
+            raise GaitbenchError(f"--seed {self.seed}: give a seed in 0..2**32 - 1")
         if self.difficulty not in body.DIFFICULTY:
             raise GaitbenchError(
                 f"unknown difficulty {self.difficulty!r}: choose one of {', '.join(DIFFICULTIES)}"
@@ -222,7 +225,8 @@ class SynthResult:
 
 
 def check_output(out: Path, fmt: str, force: bool) -> None:
-    """Refuse an unknown format or an existing output (without ``force``) before any rendering."""
+    """Refuse an unknown format, an existing output (without ``force``) or one that cannot be
+    written (see `gaitbench.paths.check_output`) before any rendering."""
     if fmt not in ("store", "png"):
         raise GaitbenchError(f"unknown --format {fmt!r}: choose png or store")
     if out.exists() and not force:
@@ -232,6 +236,7 @@ def check_output(out: Path, fmt: str, force: bool) -> None:
         raise GaitbenchError(
             f"{out} exists and is not a {kind}: choose another OUT for --format {fmt}"
         )
+    paths.check_output(out, folder=fmt == "png")
 
 
 def synthesize(
@@ -249,7 +254,8 @@ def synthesize(
     """
     out = Path(out)
     check_output(out, fmt, force)
-    workers = default_workers() if workers is None else max(1, workers)
+    check_workers(workers)
+    workers = default_workers() if workers is None else workers
     tick = progress or (lambda n: None)
     seqs = spec.sequences()
     if fmt == "store":

@@ -14,6 +14,14 @@ from multiprocessing.context import BaseContext
 
 import cv2
 
+from gaitbench.errors import GaitbenchError
+
+
+def check_workers(workers: int | None) -> None:
+    """``--workers``: None (all cores) or at least 1."""
+    if workers is not None and workers < 1:
+        raise GaitbenchError(f"--workers {workers}: give 1 or more (default: all cores)")
+
 
 def pool_context() -> BaseContext:
     """The start method every gaitbench process pool uses."""

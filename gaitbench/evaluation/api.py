@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 from gaitbench.data.partitions import SELFGAIT_RELEASE
+from gaitbench.device import resolve_device
 from gaitbench.errors import GaitbenchError
+from gaitbench.evaluation.distances import check_metric
 from gaitbench.evaluation.embeddings import EmbeddingSet, load_embeddings, save_embeddings
 from gaitbench.evaluation.extract import extract_embeddings
 from gaitbench.evaluation.protocols import ProtocolResult, evaluate, grew_submission, protocol_name
@@ -25,6 +27,8 @@ from gaitbench.evaluation.results import (
     training_record,
     write_results,
 )
+from gaitbench.models.base import check_frame_size
+from gaitbench.paths import check_output
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
@@ -169,6 +173,11 @@ def load_model_for_evaluation(
         )
     ckpt = _load_checkpoint(target)
     if isinstance(ckpt, dict) and "model_name" in ckpt:
+        if model_name is not None and model_name != ckpt["model_name"]:
+            raise GaitbenchError(
+                f"--model {model_name}, but {target} holds a {ckpt['model_name']}: a gaitbench "
+                "checkpoint names its own model, drop --model"
+            )
         model = models.build_from_checkpoint(ckpt)
         args = dict(ckpt.get("model_args", {}))
         info = {
@@ -226,6 +235,10 @@ def evaluate_target(
     from gaitbench.paths import default_store, runs_root
     from gaitbench.training.runinfo import read_run_info
 
+    device = resolve_device(device)
+    check_metric(metric)
+    if batch_size < 1:
+        raise GaitbenchError(f"--batch-size {batch_size}: give 1 or more sequences")
     run_info = None
     if target is None:
         if not data:
@@ -254,6 +267,11 @@ def evaluate_target(
             store_path = default_store(str(info["dataset"]))
         _check_store_file(store_path, str(info["dataset"]))
         store = Store(store_path)
+    check_frame_size(model, store.size, str(store_path))
+    out = Path(out_dir) if out_dir else (info["run_dir"] or Path(info["checkpoint"]).parent)
+    check_output(out, folder=True)
+    if submission:
+        check_output(submission)
     ds = str(info["dataset"])
     config = info.get("config") or {}
     trained_on = (config.get("data") or {}).get("partition")
@@ -283,7 +301,6 @@ def evaluate_target(
         model, store, test, device, batch_size, progress=tick, windows=_windows(part, test)
     )
     emb = mark_roles(emb, protocol, part)
-    out = Path(out_dir) if out_dir else (info["run_dir"] or Path(info["checkpoint"]).parent)
     run_name = (run_info or {}).get("name") or (
         info["run_dir"].name
         if info["run_dir"]
@@ -402,13 +419,21 @@ def evaluate_file(
     device: str = "cpu",
     drop_missing: bool = False,
     submission: str | os.PathLike | None = None,
+    out_dir: str | os.PathLike | None = None,
 ) -> Evaluation:
-    """``gaitbench evaluate --embeddings FILE``: the protocol on a saved embeddings file."""
+    """``gaitbench evaluate --embeddings FILE``: the protocol on a saved embeddings file; with
+    ``out_dir``, the results JSON is written there."""
+    device = resolve_device(device)
+    check_metric(metric)
     emb = load_embeddings(path)
     ds = emb.dataset or (protocol or "")
     if not protocol and not ds:
         raise GaitbenchError(f"{path} does not name its dataset: pass --protocol")
     protocol = protocol_name(protocol or ds)
+    if out_dir is not None:
+        check_output(out_dir, folder=True)
+    if submission:
+        check_output(submission)
     sub_path = grew_submission(emb, submission, metric, device) if submission else None
     if submission and protocol == "grew" and not _has_local_probes(emb):
         return Evaluation(None, {}, None, Path(path), sub_path)
@@ -424,4 +449,8 @@ def evaluate_file(
         data=_with_test_counts(data_info, emb, result) if data_info else None,
         training=_json_attr(emb.attrs.get("training")),
     )
-    return Evaluation(result, results, None, Path(path), sub_path)
+    res_path = None
+    if out_dir is not None:
+        suffix = "-drop-missing" if drop_missing else ""
+        res_path = write_results(Path(out_dir) / f"results-{protocol}{suffix}.json", results)
+    return Evaluation(result, results, res_path, Path(path), sub_path)

@@ -173,3 +173,29 @@ def build_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
                 f"checkpoint weights do not fit model {ckpt['model_name']!r}: {first}"
             ) from None
     return model
+
+
+def check_frame_size(model: nn.Module, size: int, where: str) -> None:
+    """Refuse frames of ``size`` x ``size`` (cut to the model's width) that `model` cannot take,
+    before any work starts: one forward pass of a blank 4-frame sequence in eval mode (no
+    random numbers drawn, no BatchNorm statistics changed). ``where``: the store, for the error.
+    """
+    import torch
+
+    from gaitbench.data.sampling import cut_and_scale
+
+    sils = cut_and_scale(torch.zeros(1, 4, size, size, dtype=torch.uint8))
+    training = model.training
+    name = getattr(model, "gaitbench_name", type(model).__name__)
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(sils)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0][:160]
+        raise GaitbenchError(
+            f"model {name} cannot take the {size}x{size} frames of {where} ({first}): "
+            "use a store made with --size 64, which every model takes"
+        ) from None
+    finally:
+        model.train(training)

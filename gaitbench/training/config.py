@@ -217,6 +217,7 @@ def validate(recipe: Recipe) -> Recipe:
         (t.keep_last >= 1, "train.keep_last must be >= 1"),
         (t.log_every >= 1, "train.log_every must be >= 1"),
         (t.eval_every >= 0, "train.eval_every must be >= 0"),
+        (0 <= t.seed < 2**32, "train.seed (--seed) must be in 0..2**32 - 1"),
         (0 <= recipe.loss.label_smoothing < 1, "loss.label_smoothing must be in [0, 1)"),
         (
             recipe.loss.triplet_weight > 0 or recipe.loss.ce_weight > 0,

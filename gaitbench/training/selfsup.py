@@ -585,7 +585,7 @@ def train_selfgait(
     init: str | Path | None = None,
     labels: float = 1.0,
     label_seed: int = 0,
-    pretext: str = "two-view",
+    pretext: str | None = None,
     momentum: float = MOMENTUM,
     overrides: Sequence[str] = (),
     **options: Any,
@@ -603,9 +603,18 @@ def train_selfgait(
             raise GaitbenchError(
                 "--init and --labels belong to --stage finetune: pre-training uses no labels"
             )
+        pretext = pretext or PRETEXTS[0]
+        if pretext not in PRETEXTS:
+            raise GaitbenchError(
+                f"unknown --pretext {pretext!r}: choose one of {', '.join(PRETEXTS)}"
+            )
         runner = functools.partial(pretrain, pretext=pretext, momentum=momentum)
         overrides = [*PRETRAIN_OVERRIDES, *overrides]
     elif stage == "finetune":
+        if pretext is not None:
+            raise GaitbenchError(
+                "--pretext belongs to --stage pretrain: fine-tuning has no pretext"
+            )
         runner = functools.partial(finetune, init=init, labels=labels, label_seed=label_seed)
     else:
         raise GaitbenchError(f"unknown --stage {stage!r}: choose one of {', '.join(STAGES)}")

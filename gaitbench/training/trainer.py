@@ -28,7 +28,10 @@ import torch
 from torch import nn
 
 import gaitbench
+from gaitbench.device import resolve_device
 from gaitbench.errors import GaitbenchError
+from gaitbench.models.base import check_frame_size
+from gaitbench.paths import check_output
 from gaitbench.training import checkpoint as ckpt_io
 from gaitbench.training import distributed as D
 from gaitbench.training import run_folder
@@ -431,8 +434,7 @@ def train(
 
     run_dir = Path(run_dir)
     store_path = Path(store_path)
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise GaitbenchError("--device cuda but no CUDA device is visible: use --device cpu")
+    device = resolve_device(device)
     dist = D.init_from_env(device)
     dev = D.device_for(device, dist)
     try:
@@ -452,9 +454,6 @@ def train(
         recipe.model.num_classes = len(classes)
 
         point = run_folder.resume_point(run_dir, resume)
-        if dist.is_main:
-            run_folder.start(run_dir, recipe)
-
         seed = recipe.train.seed
         seed_everything(seed)
         if model is None:
@@ -463,6 +462,9 @@ def train(
             model = create(
                 recipe.model.name, recipe.dataset, num_classes=len(classes), **recipe.model.args
             )
+        check_frame_size(model, store.size, str(store_path))
+        if dist.is_main:  # every check passed: the run begins
+            run_folder.start(run_dir, recipe)
         model = model.to(dev)
         if recipe.train.channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -602,6 +604,7 @@ def train_model(
 
     get_entry(model)  # an unknown name fails here, listing the registered models
     refuse_parameter_free(model, dataset or "casia-b")
+    device = resolve_device(device)
     run_dir = Path(out) if out is not None else runs_root() / f"{model}-{dataset or 'casia-b'}"
     if resume and not run_folder.has_checkpoint(run_dir):
         raise run_folder.nothing_to_resume(run_dir)
@@ -642,8 +645,9 @@ def train_model(
             f"store {store} not found{hint}: make it with `gaitbench prep {resolved.dataset} "
             f"RAW_DIR` or `gaitbench synth {store}`, or pass --data"
         )
-    with Store(store):  # a truncated or foreign file fails here, before anything is printed
-        pass
+    with Store(store) as opened:  # a truncated or foreign file fails here, before any output
+        store_partition(resolved, opened)  # and so does a partition that does not fit it
+    check_output(run_dir, folder=True)
     # Every rank of a torchrun job trains into the same folder; rank 0 holds its lock.
     main_rank = int(os.environ.get("RANK", "0")) == 0
     with run_folder.locked(run_dir) if main_rank else nullcontext():

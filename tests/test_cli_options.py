@@ -60,6 +60,7 @@ INVALID: dict[str, list[str]] = {
     "pretext": ["bogus"],
     "protocol": ["bogus"],
     "metric": ["bogus"],
+    "name": ["", " "],
 }
 
 

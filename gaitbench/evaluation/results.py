@@ -288,7 +288,30 @@ def validate_results(results: dict, where: str = "results") -> dict:
         )
     if not isinstance(results["metrics"], dict):
         raise GaitbenchError(f"{where}: metrics is not an object: re-run `gaitbench evaluate`")
+    from gaitbench.evaluation.protocols import PROTOCOLS
+
+    if results["protocol"] not in PROTOCOLS:
+        raise GaitbenchError(
+            f"{where}: protocol {results['protocol']!r} is not one of {', '.join(PROTOCOLS)}: "
+            "re-run `gaitbench evaluate`"
+        )
+    numbers = {k: results.get(k) for k in ("params", "flops", "iteration", "n_gallery")}
+    for key, value in [*_leaves(results["metrics"], "metrics"), *_leaves(numbers, "")]:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise GaitbenchError(
+                f"{where}: {key} is {value!r}, not a number: re-run `gaitbench evaluate`"
+            )
     return results
+
+
+def _leaves(tree: dict, prefix: str):
+    """(dotted key, value) for every non-mapping value under ``tree``."""
+    for key, value in tree.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            yield from _leaves(value, name)
+        else:
+            yield name, value
 
 
 def upgrade_v1(results: dict, run: str | None = None, notes: list[str] | None = None) -> dict:

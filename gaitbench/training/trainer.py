@@ -605,6 +605,8 @@ def train_model(
     get_entry(model)  # an unknown name fails here, listing the registered models
     refuse_parameter_free(model, dataset or "casia-b")
     device = resolve_device(device)
+    if name is not None and not name.strip():
+        raise GaitbenchError("--name is empty: give the run a name, or leave --name out")
     run_dir = Path(out) if out is not None else runs_root() / f"{model}-{dataset or 'casia-b'}"
     if resume and not run_folder.has_checkpoint(run_dir):
         raise run_folder.nothing_to_resume(run_dir)

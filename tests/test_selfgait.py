@@ -271,7 +271,9 @@ def test_finetune_rejects_a_run_of_another_variant(tmp_path):
 # -- the label-efficiency report -----------------------------------------------------------------
 
 
-def _fake_run(root: Path, name: str, labels: float, pretrained: bool, nm: float) -> Path:
+def _fake_run(
+    root: Path, name: str, labels: float, pretrained: bool, nm: float, seed: int = 0
+) -> Path:
     run = root / name
     run.mkdir()
     (run / "selfgait.json").write_text(
@@ -280,6 +282,7 @@ def _fake_run(root: Path, name: str, labels: float, pretrained: bool, nm: float)
                 "stage": "finetune",
                 "init": "runs/pre" if pretrained else None,
                 "labels": labels,
+                "label_seed": seed,
                 "train_subjects": 20,
                 "labelled_subjects": [f"{i:03d}" for i in range(max(2, round(20 * labels)))],
             }
@@ -315,9 +318,10 @@ def test_label_efficiency_table_plot_and_cli(tmp_path):
     ]
     text = le.table(data)
     assert (
-        "| 0.1 | 2/20 | 30.0 | 42.0 | +12.0 | 20.0 | 32.0 | +12.0 | 10.0 | 22.0 | +12.0 |" in text
+        "| 0.1 | 2 of 20 | 1/1 | 30.0 | 42.0 | +12.0 | 20.0 | 32.0 | +12.0 | 10.0 | 22.0 | +12.0 |"
+        in text
     )
-    assert "| 1 | 20/20 | 60.0 | 65.5 | +5.5 |" in text
+    assert "| 1 | 20 of 20 | 1/1 | 60.0 | 65.5 | +5.5 |" in text
 
     result = CliRunner().invoke(
         app, ["report", "--label-efficiency", *map(str, runs), "--plots", str(tmp_path / "out")]
@@ -401,8 +405,14 @@ def test_cli_finetune_writes_the_releases_optimiser(tmp_path):
     from gaitbench.cli import app
 
     store = write_store(tmp_path / "s.h5")
-    selfsup.pretrain(tiny_recipe(iterations=1), store, tmp_path / "pre")
     small = ["data.ids_per_batch=2", "data.seqs_per_id=2", "data.frames=6", "data.workers=0"]
+    pre = ["train", "selfgait-tiny", "--stage", "pretrain", "--data", str(store), "-n", "1"]
+    pre += ["--out", str(tmp_path / "pre"), *[x for kv in small for x in ("--set", kv)]]
+    result = CliRunner().invoke(app, pre)  # -n replaces the release's 10,000 iterations
+    assert result.exit_code == 0, result.output
+    assert (
+        yaml.safe_load((tmp_path / "pre" / "config.yaml").read_text())["train"]["iterations"] == 1
+    )
     args = ["train", "selfgait-tiny", "--stage", "finetune", "--init", str(tmp_path / "pre")]
     args += ["--data", str(store), "-n", "1", "--out", str(tmp_path / "ft")]
     args += [x for kv in small for x in ("--set", kv)]
@@ -618,3 +628,26 @@ def test_train_and_evaluate_on_the_release_protocol(tmp_path):
         )
         sils, _ = clips[0]
         assert torch.equal(sils[0], torch.from_numpy(store.read(row)[start:end, :, 10:54]))
+
+
+def test_label_efficiency_aggregates_seeds(tmp_path):
+    from gaitbench.reporting import label_efficiency as le
+
+    runs = [
+        _fake_run(tmp_path, "s1-a", 1.0, False, 60.0, seed=0),
+        _fake_run(tmp_path, "s1-b", 1.0, False, 64.0, seed=1),
+        _fake_run(tmp_path, "p1-a", 1.0, True, 70.0, seed=0),
+        _fake_run(tmp_path, "p1-b", 1.0, True, 71.0, seed=1),
+        _fake_run(tmp_path, "p1-c", 1.0, True, 75.0, seed=2),
+    ]
+    data = le.collect(runs)
+    scratch, pre = data["cells"]
+    assert (scratch["n"], scratch["seeds"], pre["n"]) == (2, [0, 1], 3)
+    assert scratch["rank1"]["NM"] == 62.0
+    assert scratch["rank1_std"]["NM"] == pytest.approx(2 * 2**0.5)  # sample std of 60, 64
+    assert pre["rank1"]["CL"] == pytest.approx(52.0)
+    assert pre["rank1_std"]["CL"] == pytest.approx(7**0.5)  # of 50, 51, 55: variance 7
+    text = le.table(data)
+    assert "| 1 | 20 of 20 | 2/3 | 62.0 ± 2.8 | 72.0 ± 2.6 | +10.0 |" in text
+    assert r"62.0 $\pm$ 2.8" in le.table(data, "latex")
+    assert le.plot(data, tmp_path / "out")[0].stat().st_size > 10_000

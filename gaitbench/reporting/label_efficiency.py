@@ -4,6 +4,10 @@ SelfGait pre-training, from fine-tuning runs' results JSON.
 Each run folder holds ``results-<protocol>.json`` (``gaitbench evaluate``) and ``selfgait.json``
 (written by ``gaitbench train selfgait --stage finetune``: the labelled fraction, the chosen
 subjects and the pre-training run it started from, if any). Nothing here re-runs a model.
+
+Runs of one cell (labelled fraction, pre-trained or not) that differ only in their seed are
+aggregated: the table gives mean ± sample standard deviation (n seeds), the plot the mean with
+the standard deviation as error bars.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +62,7 @@ def collect(runs: list[str | os.PathLike]) -> dict[str, Any]:
                 "pretrained": stage.get("init") is not None,
                 "init": stage.get("init"),
                 "iteration": results.get("iteration"),
+                "seed": _seed(stage, results),
                 "model": results.get("model"),
                 "protocol": results["protocol"],
                 "rank1": rank1,
@@ -70,7 +76,42 @@ def collect(runs: list[str | os.PathLike]) -> dict[str, Any]:
             f"runs mix protocols {protocols}: compare runs of one dataset at a time"
         )
     rows.sort(key=lambda r: (r["pretrained"], r["labels"], r["run"]))
-    return {"schema": SCHEMA, "protocol": protocols[0], "runs": rows}
+    return {"schema": SCHEMA, "protocol": protocols[0], "runs": rows, "cells": aggregate(rows)}
+
+
+def _seed(stage: dict[str, Any], results: dict[str, Any]) -> int | None:
+    training = results.get("training") or {}
+    seed = training.get("seed", stage.get("label_seed"))
+    return None if seed is None else int(seed)
+
+
+def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One cell per (labelled fraction, pre-trained): ``n`` runs, their seeds, and per condition
+    the mean and sample standard deviation of rank-1 (std None for a single run)."""
+    cells: dict[tuple[float, bool], list[dict[str, Any]]] = {}
+    for r in rows:
+        cells.setdefault((r["labels"], r["pretrained"]), []).append(r)
+    out = []
+    for (labels, pretrained), runs in sorted(cells.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        conds = [c for c in CONDITIONS if all(c in r["rank1"] for r in runs)]
+        mean = {c: statistics.fmean(r["rank1"][c] for r in runs) for c in conds}
+        std = {
+            c: statistics.stdev(r["rank1"][c] for r in runs) if len(runs) > 1 else None
+            for c in conds
+        }
+        out.append(
+            {
+                "labels": labels,
+                "pretrained": pretrained,
+                "n": len(runs),
+                "seeds": [r["seed"] for r in runs],
+                "labelled_subjects": sorted({r["labelled_subjects"] for r in runs}),
+                "train_subjects": runs[0]["train_subjects"],
+                "rank1": mean,
+                "rank1_std": std,
+            }
+        )
+    return out
 
 
 def save(data: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -84,48 +125,60 @@ def save(data: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def _conditions(data: dict[str, Any]) -> list[str]:
-    seen = {c for r in data["runs"] for c in r["rank1"]}
+    seen = {c for r in data["cells"] for c in r["rank1"]}
     return [c for c in CONDITIONS if c in seen] + sorted(seen - set(CONDITIONS))
 
 
+def _cell(mean: float | None, std: float | None) -> str:
+    if mean is None:
+        return "-"
+    return f"{mean:.1f}" if std is None else f"{mean:.1f} ± {std:.1f}"
+
+
 def table(data: dict[str, Any], fmt: str = "markdown") -> str:
-    """One row per labelled fraction; rank-1 per condition from scratch and pre-trained, and the gain."""
+    """One row per labelled fraction; rank-1 per condition from scratch and pre-trained (mean ±
+    std over seeds where there are several), and the gain of the means."""
+    if "cells" not in data:  # a file written before seeds were aggregated
+        data = {**data, "cells": aggregate(data["runs"])}
     conds = _conditions(data)
-    by = {(r["labels"], r["pretrained"]): r for r in data["runs"]}
-    fractions = sorted({r["labels"] for r in data["runs"]})
-    header = ["labels", "subjects"]
+    by = {(c["labels"], c["pretrained"]): c for c in data["cells"]}
+    fractions = sorted({c["labels"] for c in data["cells"]})
+    header = ["labels", "subjects", "seeds (scratch/pre)"]
     for c in conds:
         header += [f"{c} scratch", f"{c} pre-trained", f"{c} gain"]
     body = []
     for f in fractions:
         scratch, pre = by.get((f, False)), by.get((f, True))
-        any_row = scratch or pre
-        cells = [f"{f:g}", f"{any_row['labelled_subjects']}/{any_row['train_subjects']}"]
+        any_cell = scratch or pre
+        subjects = "/".join(map(str, any_cell["labelled_subjects"]))
+        seeds = "/".join(str(x["n"]) for x in (scratch, pre) if x)
+        cells = [f"{f:g}", f"{subjects} of {any_cell['train_subjects']}", seeds]
         for c in conds:
             s = scratch["rank1"].get(c) if scratch else None
             p = pre["rank1"].get(c) if pre else None
             gain = p - s if s is not None and p is not None else None
             cells += [
-                "-" if v is None else (f"{v:+.1f}" if k == 2 else f"{v:.1f}")
-                for k, v in enumerate((s, p, gain))
+                _cell(s, scratch["rank1_std"].get(c) if scratch else None),
+                _cell(p, pre["rank1_std"].get(c) if pre else None),
+                "-" if gain is None else f"{gain:+.1f}",
             ]
         body.append(cells)
     if fmt == "csv":
         return "\n".join(",".join(row) for row in [header, *body]) + "\n"
     if fmt == "latex":
         lines = [
-            r"\begin{tabular}{" + "l" * 2 + "r" * (len(header) - 2) + "}",
+            r"\begin{tabular}{" + "l" * 3 + "r" * (len(header) - 3) + "}",
             r"\toprule",
             " & ".join(header) + r" \\",
             r"\midrule",
         ]
-        lines += [" & ".join(row) + r" \\" for row in body]
+        lines += [" & ".join(row).replace("±", r"$\pm$") + r" \\" for row in body]
         return "\n".join([*lines, r"\bottomrule", r"\end{tabular}"]) + "\n"
     if fmt != "markdown":
         raise GaitbenchError(f"unknown table format {fmt!r}: markdown, csv or latex")
     lines = [
         "| " + " | ".join(header) + " |",
-        "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|",
+        "|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 3)) + "|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines) + "\n"
@@ -135,7 +188,7 @@ def plot(
     data: dict[str, Any], out_dir: str | os.PathLike, stem: str = "label_efficiency"
 ) -> list[Path]:
     """Rank-1 (%) against the labelled fraction: one colour per condition, solid = pre-trained,
-    dashed = from scratch. PNG and PDF."""
+    dashed = from scratch; mean over seeds, error bars one standard deviation. PNG and PDF."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -148,20 +201,22 @@ def plot(
     for cond in _conditions(data):
         for pretrained, style, word in ((True, "-", "pre-trained"), (False, "--", "scratch")):
             rows = sorted(
-                (r for r in data["runs"] if r["pretrained"] == pretrained and cond in r["rank1"]),
+                (r for r in data["cells"] if r["pretrained"] == pretrained and cond in r["rank1"]),
                 key=lambda r: r["labels"],
             )
             if rows:
-                ax.plot(
+                ax.errorbar(
                     [r["labels"] for r in rows],
                     [r["rank1"][cond] for r in rows],
-                    style,
+                    yerr=[r["rank1_std"][cond] or 0.0 for r in rows],
+                    ls=style,
                     marker="o",
                     ms=4,
+                    capsize=2,
                     color=colours.get(cond),
                     label=f"{cond} {word}",
                 )
-    fractions = sorted({r["labels"] for r in data["runs"]})
+    fractions = sorted({r["labels"] for r in data["cells"]})
     ax.set_xscale("log")
     ax.set_xticks(fractions, [f"{f:g}" for f in fractions])
     ax.minorticks_off()

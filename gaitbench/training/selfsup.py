@@ -609,7 +609,12 @@ def train_selfgait(
                 f"unknown --pretext {pretext!r}: choose one of {', '.join(PRETEXTS)}"
             )
         runner = functools.partial(pretrain, pretext=pretext, momentum=momentum)
-        overrides = [*PRETRAIN_OVERRIDES, *overrides]
+        # --iterations names the length itself; the release's default then gives way to it.
+        given = options.get("iterations") is not None
+        defaults = [
+            o for o in PRETRAIN_OVERRIDES if not (given and o.startswith("train.iterations="))
+        ]
+        overrides = [*defaults, *overrides]
     elif stage == "finetune":
         if pretext is not None:
             raise GaitbenchError(

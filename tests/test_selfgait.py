@@ -651,3 +651,23 @@ def test_label_efficiency_aggregates_seeds(tmp_path):
     assert "| 1 | 20 of 20 | 2/3 | 62.0 ± 2.8 | 72.0 ± 2.6 | +10.0 |" in text
     assert r"62.0 $\pm$ 2.8" in le.table(data, "latex")
     assert le.plot(data, tmp_path / "out")[0].stat().st_size > 10_000
+
+
+def test_published_selfgait_rows_sit_beside_their_own_protocol_only():
+    from gaitbench.reporting.tables import load_published, published_protocol, summary_frame
+
+    pub = load_published()
+    assert all(p.get("protocol") for p in pub["results"])  # every published row says its protocol
+    selfgait = {
+        p["dataset"]: published_protocol(p) for p in pub["results"] if p["model"] == "SelfGait"
+    }
+    assert selfgait == {"casia-b": "selfgait-release", "oumvlp": "selfgait-release-oumvlp"}
+    metrics = {c: {"rank1": 50.0} for c in ("NM", "BG", "CL")}
+    standard = {"protocol": "casia-b", "model": "selfgait-tiny", "metrics": metrics}
+    release = {"protocol": "selfgait-release", "model": "selfgait-tiny", "metrics": metrics}
+    beside_standard = summary_frame([standard], pub)
+    assert "SelfGait" not in set(beside_standard.model) and "GaitSet" in set(beside_standard.model)
+    beside_release = summary_frame([release], pub)
+    assert set(beside_release[beside_release.origin == "published"].model) == {"SelfGait"}
+    row = beside_release[beside_release.model == "SelfGait"].iloc[0]
+    assert row["CASIA-B (SelfGait release split) NM"] == 93.5

@@ -105,7 +105,7 @@ def plot_accuracy_vs_flops(
             )
         for p in (published or {}).get("results", []):
             c = comp.get(p["model"])
-            acc = _headline(proto, p["metrics"]) if p["dataset"] == proto else None
+            acc = _headline(proto, p["metrics"]) if published_protocol(p) == proto else None
             if c is None or acc is None:
                 continue
             ax.scatter(

@@ -84,7 +84,12 @@ def evaluate_cmd(
         None, "--data", "-d", help="Store to extract from (default: data/<dataset>-64.h5)."
     ),
     protocol: Optional[str] = typer.Option(
-        None, "--protocol", "-p", help="casia-b, oumvlp, grew or gait3d (default: the dataset's)."
+        None,
+        "--protocol",
+        "-p",
+        help="casia-b, oumvlp, grew, gait3d, or selfgait-release (SelfGait's own CASIA-B split "
+        "and 30-frame windows, on which its published figures were measured); default: the "
+        "dataset's, or selfgait-release for a run trained on that split.",
     ),
     metric: str = typer.Option(
         "euc", "--metric", help="euc (per-part Euclidean, averaged) or cos."
@@ -137,6 +142,7 @@ def evaluate_cmd(
         gaitbench evaluate HSTL-90000.pt --model hstl --dataset casia-b --data data/casia-b-64.h5
         gaitbench evaluate --embeddings runs/hstl/embeddings-casia-b.h5 --protocol casia-b --json
         gaitbench evaluate runs/hstl-grew --protocol grew --submission grew.csv
+        gaitbench evaluate runs/selfgait --protocol selfgait-release
         gaitbench evaluate --model gei --data data/casia-b-64.h5      # the non-learned floor
     """
     from gaitbench.evaluation.api import evaluate_file, evaluate_target

@@ -63,7 +63,10 @@ def train_command(
         None, "--seed", help="Seed of initialisation and batches (default: the recipe's)."
     ),
     partition: Optional[str] = typer.Option(
-        None, "--partition", help="official (default), ratio:F or a JSON file of train/test ids."
+        None,
+        "--partition",
+        help="official (default), ratio:F, selfgait-release (the SelfGait release's split of "
+        "CASIA-B sequences, 30-frame windows) or a JSON file of train/test ids.",
     ),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the model."),
     tensorboard: bool = typer.Option(

@@ -5,8 +5,9 @@ temporal branch adds), each beside its floor, in one process.
 1. Training through the real loop (`gaitbench.training.train`, the CASIA-B recipe, fp32 on the
    CPU) at the benchmark batch, P x K x frames = 8 x 4 x 30. Floor: the same model's bare step
    (forward, the recipe's loss, backward, SGD update) on a batch already in memory.
-2. Evaluation through `extract_embeddings` (store reads, per-length batches). Floor: the
-   model's forward over the same sequences already in memory, one sequence per call.
+2. Evaluation through `extract_embeddings` (store reads, equal-length batches). Floor: the same
+   batches already in memory. Baseline: one sequence per forward call (how OpenGait's configs
+   keep sequences apart: one per GPU).
 
 Wall-clock figures depend on what else runs on the machine; the process CPU seconds per step
 (threads summed) are printed beside them, and the ratios, taken in the same process, are the
@@ -33,7 +34,7 @@ from train import make_store  # noqa: E402  (the training benchmark's generated 
 
 from gaitbench.data.sampling import cut_and_scale  # noqa: E402
 from gaitbench.data.store import Store  # noqa: E402
-from gaitbench.evaluation.extract import extract_embeddings  # noqa: E402
+from gaitbench.evaluation.extract import extract_embeddings, length_buckets  # noqa: E402
 from gaitbench.models import create  # noqa: E402
 from gaitbench.training import find_recipe, load_recipe, train  # noqa: E402
 from gaitbench.training.losses import GaitLoss  # noqa: E402
@@ -91,23 +92,31 @@ def floor_step(model: str, p: int, k: int, frames: int, classes: int, steps: int
     }
 
 
-def eval_speed(model: str, store_path: Path, seqs: int) -> tuple[float, float, int]:
-    """(sequences/s through extract_embeddings, sequences/s of the bare forward, frames)."""
+def eval_speed(model: str, store_path: Path, seqs: int) -> dict[str, float]:
+    """Sequences/s of `extract_embeddings` (store reads, equal-length batches of up to 16), of
+    its floor (the same batches already in memory) and of the baseline that OpenGait's configs
+    rely on to keep sequences apart (one sequence per forward call, in memory)."""
     torch.manual_seed(0)
     net = create(model).eval()
     store = Store(store_path)
     rows = list(range(min(seqs, len(store))))
-    frames = int(store.index["length"].to_numpy()[rows].sum())
+    lengths = store.index["length"].to_numpy()[rows]
+    clips = [torch.from_numpy(cut_and_scale(store.read(i)[None])) for i in rows]
+    batches = [torch.cat([clips[p] for p in b]) for b in length_buckets(lengths, 16)]
+    out = {"frames": float(lengths.sum())}
     t0 = time.perf_counter()
     extract_embeddings(net, store, rows, batch_size=16)
-    extract = len(rows) / (time.perf_counter() - t0)
-    clips = [torch.from_numpy(cut_and_scale(store.read(i)[None])) for i in rows]
+    out["extract"] = len(rows) / (time.perf_counter() - t0)
     with torch.no_grad():
+        t0 = time.perf_counter()
+        for batch in batches:
+            net(batch)
+        out["floor"] = len(rows) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         for clip in clips:
             net(clip)
-        bare = len(rows) / (time.perf_counter() - t0)
-    return extract, bare, frames
+        out["one_by_one"] = len(rows) / (time.perf_counter() - t0)
+    return out
 
 
 def main() -> None:
@@ -118,47 +127,57 @@ def main() -> None:
     ap.add_argument("--eval-seqs", type=int, default=32)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    ap.add_argument("--only", choices=("train", "eval"), help="run one of the two parts")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"torch {torch.__version__}, CPU, {torch.get_num_threads()} threads, "
           f"{os.cpu_count()} cores, load average {load:.1f} at start, fp32")  # fmt: skip
-    p, k, f = (int(x) for x in args.batch.split("x"))
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         store = make_store(tmp / "store.h5")
         classes = len(Store(store).partition["train"])  # the trainer's classifier width
+        if args.only != "eval":
+            training(args, store, tmp, classes)
+        if args.only != "train":
+            evaluation(args, store)
 
-        print(f"\n== training, batch {p} x {k} x {f} frames ==")
-        print(f"{'model':<17}{'loop it/s':>10}{'CPU s/it':>10}{'floor it/s':>12}"
-              f"{'CPU s/it':>10}{'loop/floor':>12}")  # fmt: skip
-        rows = {}
-        for name in MODELS:
-            loop = loop_speed(name, store, tmp / f"run-{name}", args.iterations,
-                              batch_sets(p, k, f, args.workers))  # fmt: skip
-            floor = floor_step(name, p, k, f, classes, args.floor_steps)
-            rows[name] = (loop, floor)
-            print(f"{name:<17}{loop['it_per_s']:>10.3f}{loop['cpu_s_per_it']:>10.2f}"
-                  f"{floor['it_per_s']:>12.3f}{floor['cpu_s_per_it']:>10.2f}"
-                  f"{loop['it_per_s'] / floor['it_per_s']:>11.2f}x")  # fmt: skip
-        (bl, bf), (dl, df) = rows[MODELS[0]], rows[MODELS[1]]
-        print(f"deepgaitv2-tiny / gaitbase-tiny: loop {dl['it_per_s'] / bl['it_per_s']:.2f}x "
-              f"the speed, CPU per step {dl['cpu_s_per_it'] / bl['cpu_s_per_it']:.2f}x; "
-              f"floor {df['it_per_s'] / bf['it_per_s']:.2f}x the speed")  # fmt: skip
 
-        print(f"\n== evaluation, {args.eval_seqs} sequences of the store ==")
-        print(f"{'model':<17}{'extract seq/s':>14}{'frames/s':>10}{'floor seq/s':>13}"
-              f"{'extract/floor':>15}")  # fmt: skip
-        speeds = {}
-        for name in MODELS:
-            extract, bare, frames = eval_speed(name, store, args.eval_seqs)
-            speeds[name] = extract
-            n = min(args.eval_seqs, len(Store(store)))
-            print(f"{name:<17}{extract:>14.2f}{extract * frames / n:>10.0f}{bare:>13.2f}"
-                  f"{extract / bare:>14.2f}x")  # fmt: skip
-        print(f"deepgaitv2-tiny / gaitbase-tiny: extraction "
-              f"{speeds[MODELS[1]] / speeds[MODELS[0]]:.2f}x the speed")  # fmt: skip
+def training(args: argparse.Namespace, store: Path, tmp: Path, classes: int) -> None:
+    p, k, f = (int(x) for x in args.batch.split("x"))
+    print(f"\n== training, batch {p} x {k} x {f} frames ==")
+    print(f"{'model':<17}{'loop it/s':>10}{'CPU s/it':>10}{'floor it/s':>12}"
+          f"{'CPU s/it':>10}{'loop/floor':>12}")  # fmt: skip
+    rows = {}
+    for name in MODELS:
+        loop = loop_speed(name, store, tmp / f"run-{name}", args.iterations,
+                          batch_sets(p, k, f, args.workers))  # fmt: skip
+        floor = floor_step(name, p, k, f, classes, args.floor_steps)
+        rows[name] = (loop, floor)
+        print(f"{name:<17}{loop['it_per_s']:>10.3f}{loop['cpu_s_per_it']:>10.2f}"
+              f"{floor['it_per_s']:>12.3f}{floor['cpu_s_per_it']:>10.2f}"
+              f"{loop['it_per_s'] / floor['it_per_s']:>11.2f}x")  # fmt: skip
+    (bl, bf), (dl, df) = rows[MODELS[0]], rows[MODELS[1]]
+    print(f"deepgaitv2-tiny / gaitbase-tiny: loop {dl['it_per_s'] / bl['it_per_s']:.2f}x "
+          f"the speed, CPU per step {dl['cpu_s_per_it'] / bl['cpu_s_per_it']:.2f}x; "
+          f"floor {df['it_per_s'] / bf['it_per_s']:.2f}x the speed")  # fmt: skip
+
+
+def evaluation(args: argparse.Namespace, store: Path) -> None:
+    n = min(args.eval_seqs, len(Store(store)))
+    print(f"\n== evaluation, {n} sequences of the store (sequences/s) ==")
+    print(f"{'model':<17}{'extract':>9}{'frames/s':>10}{'floor':>8}{'extract/floor':>15}"
+          f"{'one by one':>12}{'extract/one':>13}")  # fmt: skip
+    speeds = {}
+    for name in MODELS:
+        e = eval_speed(name, store, n)
+        speeds[name] = e["extract"]
+        print(f"{name:<17}{e['extract']:>9.2f}{e['extract'] * e['frames'] / n:>10.0f}"
+              f"{e['floor']:>8.2f}{e['extract'] / e['floor']:>14.2f}x"
+              f"{e['one_by_one']:>12.2f}{e['extract'] / e['one_by_one']:>12.2f}x")  # fmt: skip
+    print(f"deepgaitv2-tiny / gaitbase-tiny: extraction "
+          f"{speeds[MODELS[1]] / speeds[MODELS[0]]:.2f}x the speed")  # fmt: skip
 
 
 if __name__ == "__main__":

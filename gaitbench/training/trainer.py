@@ -86,6 +86,10 @@ class _StopRequest:
             signal.signal(signal.SIGINT, self._previous)
 
 
+MAX_SKIPS_IN_A_ROW = 100
+"""fp16 steps the scaler may skip one after another before the run stops (each halves its scale)."""
+
+
 class Trainer:
     """Holds the parts of a run and steps them; hooks do logging, saving and evaluation."""
 
@@ -104,6 +108,7 @@ class Trainer:
         hooks: list[Hook],
         start_iteration: int = 0,
         sampler_state: dict[str, Any] | None = None,
+        start_batch: int | None = None,
     ) -> None:
         self.model = model
         self.loss_fn = loss_fn
@@ -117,6 +122,12 @@ class Trainer:
         self.amp_dtype = amp_dtype
         self.hooks = hooks
         self.iteration = start_iteration
+        self.batches = start_iteration if start_batch is None else start_batch
+        """Batches drawn so far: the iterations plus the fp16 steps the scaler skipped."""
+        self.skipped = False
+        """Whether the last step's update was skipped (fp16 overflow)."""
+        self._skipped_steps = 0
+        self._skips_in_a_row = 0
         self.sampler_state = sampler_state or {}
         self.last_saved: int | None = None
         self.last_checkpoint: Path | None = None
@@ -136,8 +147,11 @@ class Trainer:
         return getattr(model, "module", model)
 
     # -- one iteration ------------------------------------------------------------------------
-    def step(self, sils: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Forward, loss, backward, optimiser and LR step on one batch. sils uint8 [n, s, H, W]."""
+    def step(
+        self, sils: torch.Tensor, labels: torch.Tensor, seq_lens: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Forward, loss, backward, optimiser and LR step on one batch. sils uint8 [n, s, H, W];
+        seq_lens [n]: frames per clip of a padded batch (the unfixed samplers)."""
         sils = sils.to(self.device, non_blocking=True).float().div_(255.0)
         labels = labels.to(self.device, non_blocking=True)
         autocast = (
@@ -146,7 +160,7 @@ class Trainer:
             else nullcontext()
         )
         with autocast:
-            out = self.model(sils)
+            out = self.model(sils) if seq_lens is None else self.model(sils, seq_lens)
         features = out.features if out.features is not None else out.embeddings
         gathered = None
         if self.dist.enabled and self.loss_fn.triplet_weight > 0:
@@ -155,12 +169,22 @@ class Trainer:
                 D.gather_plain(labels, self.dist),
             )
         loss, terms = self.loss_fn(features, labels, out.logits, gathered)
+        self.optimise(loss)
+        return terms
+
+    def optimise(self, loss: torch.Tensor) -> None:
+        """Backward and optimiser step. When the fp16 scaler skips the update (an overflowed
+        gradient; it lowers its scale instead), the LR schedule does not step either and
+        `skipped` is set, so `fit` does not count the iteration: OpenGait's rule (FACTS 2.5)."""
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        self.scheduler.step()
-        return terms
+        # The scaler lowers its scale exactly when it found an inf / NaN gradient and skipped.
+        self.skipped = scale is not None and self.scaler.get_scale() < scale
+        if not self.skipped:
+            self.scheduler.step()
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _accumulate(self, terms: dict[str, torch.Tensor], wait: float) -> None:
@@ -189,6 +213,22 @@ class Trainer:
             "lower the learning rate (--set optimizer.lr=...) and resume with --resume"
         )
 
+    def _count_skip(self) -> bool:
+        """True when the last step was skipped: it is not an iteration (OpenGait does not count
+        it), and a run whose every fp16 step overflows stops instead of looping for ever."""
+        if not self.skipped:
+            self._skips_in_a_row = 0
+            return False
+        self._skipped_steps += 1
+        self._skips_in_a_row += 1
+        if self._skips_in_a_row >= MAX_SKIPS_IN_A_ROW:
+            raise GaitbenchError(
+                f"the fp16 loss scaler skipped {self._skips_in_a_row} steps in a row at "
+                f"iteration {self.iteration} (every gradient overflowed): lower the learning "
+                "rate (--set optimizer.lr=...) or train in bf16 (--set train.amp_dtype=bf16)"
+            )
+        return True
+
     def _flush_log(self) -> dict[str, float]:
         elapsed = time.perf_counter() - self._interval_start
         n = max(self._interval_steps, 1)
@@ -196,7 +236,9 @@ class Trainer:
         log["lr"] = self.optimizer.param_groups[0]["lr"]
         log["it_per_s"] = n / elapsed if elapsed > 0 else math.inf
         log["data_wait"] = self._interval_wait / elapsed if elapsed > 0 else 0.0
+        log["skipped_steps"] = self._skipped_steps
         self._sums, self._interval_wait, self._interval_steps = {}, 0.0, 0
+        self._skipped_steps = 0
         self._interval_start = time.perf_counter()
         self.logs.append(log)
         return log
@@ -206,6 +248,7 @@ class Trainer:
         return {
             "model": model.state_dict(),
             "iteration": self.iteration,
+            "batches": self.batches,
             "model_name": getattr(model, "gaitbench_name", type(model).__name__.lower()),
             "model_args": getattr(model, "gaitbench_args", {}),
             "config": self.recipe.to_dict(),
@@ -240,9 +283,12 @@ class Trainer:
             try:
                 while self.iteration < stop_at:
                     t0 = time.perf_counter()
-                    sils, labels = next(batch_iter)
+                    batch = next(batch_iter)
+                    self.batches += 1
                     wait = time.perf_counter() - t0
-                    terms = self.step(sils, labels)
+                    terms = self.step(*batch)
+                    if self._count_skip():
+                        continue
                     self.iteration += 1
                     self._accumulate(terms, wait)
                     log = None
@@ -473,8 +519,8 @@ def train(
         start = opt.start
 
         if dist.enabled:
-            if recipe.train.sync_bn and dev.type == "cuda":
-                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            if recipe.train.sync_bn:
+                model = D.sync_batchnorm(model, dev)
             model = nn.parallel.DistributedDataParallel(
                 model, device_ids=[dev.index] if dev.type == "cuda" else None
             )
@@ -501,8 +547,10 @@ def train(
             in_memory=d.in_memory,
             store=store if d.workers == 0 else None,
         )
+        # Batches, not iterations: a skipped fp16 step draws a batch but is no iteration.
+        first_batch = int(point.checkpoint.get("batches", start)) if point is not None else 0
         loader = iteration_loader(
-            dataset, start, recipe.train.iterations, d.workers, pin_memory=dev.type == "cuda"
+            dataset, first_batch, None, d.workers, pin_memory=dev.type == "cuda"
         )
 
         loss_fn = GaitLoss(
@@ -542,6 +590,7 @@ def train(
             hooks,
             start,
             dataset.sampler.state_dict(),
+            start_batch=first_batch,
         )
         if point is not None:
             trainer.last_checkpoint, trainer.last_saved = point.path, start

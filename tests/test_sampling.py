@@ -121,12 +121,6 @@ def test_ddp_shares_partition_the_global_batch(store_path):
         _dataset(store_path, p=3, k=1, world_size=2)
 
 
-def test_unfixed_frame_count_is_shared_by_the_batch(store_path):
-    ds = _dataset(store_path, sample_type="unfixed_unordered", frames_min=2, frames_max=9)
-    lengths = {ds[i][0].shape[1] for i in range(12)}
-    assert lengths <= set(range(2, 10)) and len(lengths) > 1
-
-
 def test_workers_open_the_store_lazily_and_give_the_same_batches(store_path):
     ds = _dataset(store_path)
     serial = list(iteration_loader(ds, 2, 6, workers=0))

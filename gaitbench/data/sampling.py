@@ -11,8 +11,9 @@ Frame sampling follows OpenGait's collate semantics (reference/FACTS.md 2.1):
   shorter; not sorted (GaitSet's "set").
 - ``fixed_ordered``: a random window of ``frames + frames_skip`` frames (the sequence tiled when
   shorter), ``frames`` of them drawn without replacement and kept in temporal order.
-- ``unfixed_*``: as above with the frame count drawn from ``[frames_min, frames_max]`` once per
-  batch, so the batch still stacks into one tensor.
+- ``unfixed_*``: as above with the frame count drawn from ``[frames_min, frames_max]`` for each
+  sequence, as OpenGait does (reference/FACTS.md 2.5); the batch is padded to its longest clip
+  and carries the counts (``seq_lens``), which the models use to ignore the padding.
 
 Frames reach the model as the central 64x44 columns scaled to 0..1 (`cut_and_scale`).
 """
@@ -71,36 +72,77 @@ def sample_frame_indices(
     return tiled[start + picked]
 
 
-def _rotate(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    angle = float(rng.uniform(-10, 10))
+# The augmentations of OpenGait's GaitBase / DeepGaitV2 recipes, one random draw per sequence
+# (reference/FACTS.md 2.5, "Augmentation details").
+
+
+def rotate(frames: np.ndarray, angle: float) -> np.ndarray:
+    """Turn ``[s, h, w]`` frames by ``angle`` degrees (counter-clockwise on screen) about column
+    ``h // 2``, row ``w // 2``: OpenGait passes (h // 2, w // 2) where cv2 expects (x, y), so on
+    a 64x44 frame it turns about column 32, row 22, not the image centre, and the body shifts
+    as well as turns. Bilinear, zeros outside."""
     h, w = frames.shape[1:]
-    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    matrix = cv2.getRotationMatrix2D((float(h // 2), float(w // 2)), angle, 1.0)
     return np.stack([cv2.warpAffine(f, matrix, (w, h)) for f in frames])
 
 
-def _erase(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    # One rectangle for the whole sequence, 5-20 % of the frame, aspect ratio 0.3..1/0.3.
-    h, w = frames.shape[1:]
+def _rotate(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return rotate(frames, float(rng.uniform(-10, 10)))
+
+
+def erase_box(
+    h: int,
+    w: int,
+    rng: np.random.Generator,
+    area: tuple[float, float] = (0.05, 0.2),
+    r1: float = 0.3,
+) -> tuple[int, int, int, int] | None:
+    """Random Erasing's rectangle ``(top, left, height, width)`` in an ``h x w`` frame, or None.
+
+    Area a uniform share of the frame in ``area``; aspect ratio (height / width) drawn
+    uniformly in ``[r1, 1 / r1]``, so 77 % of draws are taller than wide; up to 100 tries for a
+    rectangle that fits, placed anywhere, the last row and column included.
+    """
     for _ in range(100):
-        area = rng.uniform(0.05, 0.2) * h * w
-        aspect = math.exp(rng.uniform(math.log(0.3), math.log(1 / 0.3)))
-        eh, ew = int(round(math.sqrt(area * aspect))), int(round(math.sqrt(area / aspect)))
+        target = rng.uniform(*area) * h * w
+        aspect = rng.uniform(r1, 1 / r1)
+        eh = round(math.sqrt(target * aspect))
+        ew = round(math.sqrt(target / aspect))
         if 0 < eh < h and 0 < ew < w:
-            y, x = int(rng.integers(0, h - eh)), int(rng.integers(0, w - ew))
-            frames = frames.copy()
-            frames[:, y : y + eh, x : x + ew] = 0
-            return frames
+            return int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1)), eh, ew
+    return None
+
+
+def _erase(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    box = erase_box(*frames.shape[1:], rng)
+    if box is None:
+        return frames
+    y, x, eh, ew = box
+    frames = frames.copy()
+    frames[:, y : y + eh, x : x + ew] = 0  # one rectangle for the whole sequence
     return frames
 
 
-def _perspective(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    # Each corner moves inwards by up to 10 % of the frame (our choice of distortion scale).
+def perspective(frames: np.ndarray, left: tuple[int, int], right: tuple[int, int]) -> np.ndarray:
+    """Warp the quad with corners at columns ``left`` (top, bottom) and ``right`` (top, bottom),
+    rows 0 and ``h - 1``, onto the whole ``[s, h, w]`` frame: a horizontal stretch of the body
+    (its height kept), one matrix for all frames. Bilinear, zeros outside."""
     h, w = frames.shape[1:]
-    src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
-    shift = rng.uniform(0, 0.1, size=(4, 2)) * np.float32([w, h])
-    dst = (src + shift * np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])).astype(np.float32)
+    (tl, bl), (tr, br) = left, right
+    src = np.float32([[tl, 0], [tr, 0], [br, h - 1], [bl, h - 1]])
+    dst = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
     matrix = cv2.getPerspectiveTransform(src, dst)
     return np.stack([cv2.warpPerspective(f, matrix, (w, h)) for f in frames])
+
+
+def _perspective(frames: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # OpenGait draws the left corners' columns from 0..9 and the right ones' from 54..63 on the
+    # 64x64 frame; other sizes scale that margin.
+    w = frames.shape[2]
+    margin = w * 9 // 64
+    left = rng.integers(0, margin + 1, size=2)
+    right = rng.integers(w - 1 - margin, w, size=2)
+    return perspective(frames, (int(left[0]), int(left[1])), (int(right[0]), int(right[1])))
 
 
 def _frame_flip(frames: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
@@ -226,7 +268,9 @@ class StoreBatches(Dataset):
 
 
 class TrainClips(StoreBatches):
-    """Item ``i`` is the collated batch of iteration ``i``: ``(uint8 [n, s, H, W'], int64 [n])``.
+    """Item ``i`` is the collated batch of iteration ``i``: ``(uint8 [n, s, H, W'], int64 [n])``;
+    for the ``unfixed_*`` samplers a third item, ``seq_lens`` int64 [n], the clips' frame counts
+    (each drawn for its own sequence, shorter clips zero-padded to the longest).
 
     Frames stay uint8 (4x less to move between processes); the trainer scales them on the
     device.
@@ -270,19 +314,18 @@ class TrainClips(StoreBatches):
         self.windows = None if windows is None else np.asarray(windows, dtype=np.int64)
         self.rank, self.world_size = rank, world_size
 
-    def __getitem__(self, iteration: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, iteration: int) -> tuple[torch.Tensor, ...]:
         store = self._open()
         batch = self.sampler.batch(iteration)
         ordered = self.sample_type.endswith("_ordered")
-        if self.sample_type.startswith("unfixed"):
-            count_rng = np.random.default_rng([self.sampler.seed, iteration, 1 << 20])
-            count = int(count_rng.integers(self.frames_min, self.frames_max + 1))
-        else:
-            count = self.frames
+        unfixed = self.sample_type.startswith("unfixed")
         mine = np.arange(len(batch))[self.rank :: self.world_size]
         clips = []
         for j in mine:
             rng = np.random.default_rng([self.sampler.seed, iteration, int(j)])
+            count = (
+                int(rng.integers(self.frames_min, self.frames_max + 1)) if unfixed else self.frames
+            )
             seq = store.read(int(self.rows[batch[j]]))
             if self.windows is not None:
                 start, end = self.windows[batch[j]]
@@ -294,19 +337,29 @@ class TrainClips(StoreBatches):
             else:
                 clip = cut_columns(clip)
             clips.append(np.ascontiguousarray(clip))
-        sils = torch.from_numpy(np.stack(clips))
         labels = torch.from_numpy(self.labels[batch[mine]])
-        return sils, labels
+        if not unfixed:
+            return torch.from_numpy(np.stack(clips)), labels
+        lengths = np.array([len(c) for c in clips], dtype=np.int64)
+        sils = np.zeros((len(clips), int(lengths.max()), *clips[0].shape[1:]), np.uint8)
+        for row, clip in zip(sils, clips):
+            row[: len(clip)] = clip
+        return torch.from_numpy(sils), labels, torch.from_numpy(lengths)
 
 
 def iteration_loader(
-    dataset: TrainClips, start: int, stop: int, workers: int = 0, pin_memory: bool = False
+    dataset: StoreBatches,
+    start: int,
+    stop: int | None,
+    workers: int = 0,
+    pin_memory: bool = False,
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader that yields the batches of iterations ``start .. stop - 1`` in order."""
+    """A DataLoader that yields the batches of iterations ``start .. stop - 1`` in order (without
+    end for ``stop`` None: the trainer stops when it has counted its iterations)."""
     return torch.utils.data.DataLoader(
         dataset,
         batch_size=None,
-        sampler=range(start, stop),
+        sampler=range(start, 2**62 if stop is None else stop),
         num_workers=workers,
         pin_memory=pin_memory,
         persistent_workers=False,

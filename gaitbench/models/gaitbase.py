@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from gaitbench.models.base import ANY_DATASET, DATASET_CLASSES, ModelOutput, register
@@ -110,7 +111,15 @@ class GaitBase(nn.Module):
         None. Returns embeddings = features [n, 16, embed_dim] (before the BNNeck) and cosine
         logits [n, 16, num_classes] (after it)."""
         n, s, h, w = sils.shape
-        x = self.backbone(sils.reshape(n * s, 1, h, w))
+        frames = sils.reshape(n * s, 1, h, w)
+        if seq_lens is None:
+            x = self.backbone(frames)
+        else:
+            # Only the real frames go through the backbone: padding would enter its BatchNorm
+            # statistics, which OpenGait's unpadded (concatenated) batches never see.
+            valid = torch.arange(s, device=sils.device)[None, :] < seq_lens.to(sils.device)[:, None]
+            kept = self.backbone(frames[valid.reshape(-1)])
+            x = kept.new_zeros((n * s, *kept.shape[1:])).index_put((valid.reshape(-1),), kept)
         x = temporal_max(x.reshape(n, s, *x.shape[1:]), seq_lens, dim=1)  # [n, c, h', w']
         embed = self.fcs(self.hpp(x))
         _, logits = self.bnnecks(embed)

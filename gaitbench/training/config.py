@@ -56,7 +56,7 @@ class DataConfig:
     frames_skip: int = 0
     """fixed_ordered: the clip is drawn from a random window of frames + frames_skip."""
     frames_min: int = 25
-    """unfixed_*: frame count drawn uniformly from [frames_min, frames_max] once per batch."""
+    """unfixed_*: frame count drawn uniformly from [frames_min, frames_max] per sequence."""
     frames_max: int = 50
     partition: str = "official"
     """``official``, ``ratio:F`` or a JSON file (see gaitbench.data.partitions)."""

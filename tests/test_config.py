@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,20 @@ def test_recipe_loads_validates_and_names_its_source(path: Path):
     # The triplet loss needs K >= 2 positives per identity in every published setting.
     assert recipe.data.seqs_per_id >= 2 and recipe.loss.triplet_margin == 0.2
     assert recipe.scheduler.milestones[-1] < recipe.train.iterations
+
+
+ABSOLUTE_PATH = re.compile(r"""(?:^|[\s'"(=])(?:/\w|~/|[A-Za-z]:\\)""")
+RELEASE_AT_COMMIT = re.compile(r"\(github [\w-]+/[\w-]+ @[0-9a-f]{7}\)")
+
+
+@pytest.mark.parametrize("path", list_recipes(), ids=lambda p: p.stem)
+def test_recipe_cites_public_sources_only(path: Path):
+    # The release at its commit (and the paper); never a path of the machine it was written on.
+    text = path.read_text()
+    assert RELEASE_AT_COMMIT.search(text.splitlines()[1]), text.splitlines()[1]
+    assert RELEASE_AT_COMMIT.search(load_recipe(path).source)
+    bad = [line for line in text.splitlines() if ABSOLUTE_PATH.search(line)]
+    assert not bad, bad
 
 
 def test_hstl_casia_b_is_the_published_setting():

@@ -146,7 +146,7 @@ def test_train_refuses_a_store_the_model_cannot_take_before_writing(tmp_path):
                 w.add(sid, cond, "090", np.full((6, 128, 128), 255, np.uint8))
     run = tmp_path / "run"
     res = runner.invoke(app, ["train", "hstl-tiny", "--data", str(tmp_path / "s128.h5"), "--out",
-                              str(run), "-n", "1", "--set", "data.ids_per_batch=2",
+                              str(run), "-n", "1", "--name", "x", "--set", "data.ids_per_batch=2",
                               "--set", "data.workers=0"])  # fmt: skip
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert res.exit_code == 1 and "cannot take the 128x128 frames" in lines[-1], res.output

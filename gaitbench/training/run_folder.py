@@ -17,7 +17,9 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,8 +52,9 @@ _NOT_SETTINGS = ("model.num_classes", "source")  # derived from the store; a not
 def locked(run_dir: str | os.PathLike) -> Iterator[None]:
     """Hold ``RUN/.lock`` for the body; a folder another live process holds is refused.
 
-    Creates the folder if needed; if the body fails and the folder was made here and is empty
-    again, it is removed, so a refused command leaves nothing behind.
+    Creates the folder if needed. A folder made here is removed again when the body fails
+    before the run began (before `start` wrote config.yaml: everything in it was written by
+    this command's checks), and when it is left empty; a refused command leaves nothing behind.
     """
     run_dir = Path(run_dir)
     created = not run_dir.exists()
@@ -68,9 +71,13 @@ def locked(run_dir: str | os.PathLike) -> Iterator[None]:
     try:
         yield
     finally:
+        began = (run_dir / CONFIG_NAME).exists()
         path.unlink(missing_ok=True)  # while still held: no other process holds this inode
         os.close(fd)
-        if created:
+        failed = sys.exc_info()[0] is not None
+        if created and failed and not began:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        elif created:
             with contextlib.suppress(OSError):
                 run_dir.rmdir()  # only if empty: a run that wrote anything keeps its folder
 

@@ -4,6 +4,7 @@ already hold: what an option does when it is valid but cannot act, and what a ba
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 
 import cv2
@@ -148,9 +149,8 @@ def test_train_refuses_a_store_the_model_cannot_take_before_writing(tmp_path):
     res = runner.invoke(app, ["train", "hstl-tiny", "--data", str(tmp_path / "s128.h5"), "--out",
                               str(run), "-n", "1", "--name", "x", "--set", "data.ids_per_batch=2",
                               "--set", "data.workers=0"])  # fmt: skip
-    lines = [line for line in res.output.splitlines() if line.strip()]
-    assert res.exit_code == 1 and "cannot take the 128x128 frames" in lines[-1], res.output
-    assert "use a store made with --size 64" in lines[-1]
+    line = _one_error(res)
+    assert "cannot take the 128x128 frames" in line and "use a store made with --size 64" in line
     assert not run.exists()
 
 
@@ -218,3 +218,24 @@ def test_report_refuses_a_results_file_with_a_wrong_value(evaluated, tmp_path, c
         assert res.exit_code == 0, res.output
     else:
         assert expected in _one_error(res)
+
+
+# -- smaller drifts --------------------------------------------------------------------------
+
+
+def test_prep_of_a_pkl_tree_without_layout_names_the_option(tmp_path):
+    folder = tmp_path / "pkl" / "001" / "nm-01" / "090"
+    folder.mkdir(parents=True)
+    (folder / "090.pkl").write_bytes(pickle.dumps(np.zeros((3, 64, 64), np.uint8)))
+    line = _one_error(runner.invoke(app, ["prep", "casia-b", str(tmp_path / "pkl"),
+                                          "--out", str(tmp_path / "s.h5")]))  # fmt: skip
+    assert line.endswith("it looks like an OpenGait pkl tree: pass --layout opengait"), line
+
+
+def test_info_lists_each_count_once(evaluated):
+    store, _ = evaluated
+    res = runner.invoke(app, ["info", str(store)])
+    assert res.exit_code == 0, res.output
+    for name in ("subjects", "sequences", "frames"):
+        assert sum(1 for line in res.output.splitlines() if f"│ {name} " in line) == 1, name
+    assert "2 train, 3 test subjects" in res.output  # the partition as counts, not id lists

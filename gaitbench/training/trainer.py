@@ -647,7 +647,7 @@ def train_model(
     its results files (default: the run folder's name), kept in ``RUN/run.json``.
     """
     from gaitbench.data.store import Store
-    from gaitbench.models import get_entry
+    from gaitbench.models import create, get_entry
     from gaitbench.paths import default_store, runs_root
     from gaitbench.training.config import find_recipe, load_recipe
 
@@ -698,6 +698,9 @@ def train_model(
         )
     with Store(store) as opened:  # a truncated or foreign file fails here, before any output
         store_partition(resolved, opened)  # and so does a partition that does not fit it
+        size = opened.size
+    # So do model arguments the constructor does not take and frames the model cannot take.
+    check_frame_size(create(model, resolved.dataset, **resolved.model.args), size, str(store))
     check_output(run_dir, folder=True)
     # Every rank of a torchrun job trains into the same folder; rank 0 holds its lock.
     main_rank = int(os.environ.get("RANK", "0")) == 0

@@ -120,7 +120,9 @@ def test_evaluate_reads_the_store_from_the_run_folder(trained):
     t = r["training"]
     assert (t["seed"], t["iterations"], t["precision"], t["device"]) == (3, 2, "fp32", "cpu")
     assert t["batch"] == {"p": 2, "k": 2, "frames": 4} and t["wall_seconds"] > 0
-    assert t["recipe_hash"].startswith("sha256:") and t["data_fingerprint"] == r["data"]["fingerprint"]
+    assert (
+        t["recipe_hash"].startswith("sha256:") and t["data_fingerprint"] == r["data"]["fingerprint"]
+    )
 
 
 def test_results_hold_no_absolute_path(trained):

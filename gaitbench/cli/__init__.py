@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "train",  # train
     "evaluate",  # evaluate
     "report",  # report
+    "compare",  # compare
     "demo",  # demo
 )
 

@@ -272,24 +272,31 @@ def summary_table(summary, preset: DemoPreset) -> Table:
         f"{len(preset.views)} views; ours: tiny variants, {preset.iterations} iterations)",
         title_justify="left",
     )
-    for col in summary.columns:
+    # The title names the data; the report's data / run / n / distance columns repeat it.
+    columns = [c for c in summary.columns if c not in ("data", "run", "n", "distance")]
+    for col in columns:
         text = col in ("model", "origin")
-        table.add_column(
-            col.replace("CASIA-B ", ""), justify="left" if text else "right", no_wrap=text
-        )
+        table.add_column(col, justify="left" if text else "right", no_wrap=text)
     for _, row in summary.iterrows():
         cells = []
-        for col in summary.columns:
+        for col in columns:
             v = row[col]
-            if isinstance(v, float):
+            if col == "iterations":
+                cells.append("-" if v is None or v != v else str(int(v)))
+            elif isinstance(v, float):
                 cells.append("-" if v != v else f"{v:.2f}")
             else:
                 cells.append(str(v))
         style = "dim" if row.get("origin") == "published" else None
         table.add_row(*cells, style=style)
-    table.caption = (
-        "published: the papers' CASIA-B figures (real data, full models), for scale only"
-    )
+    if (summary["origin"] == "published").any():
+        table.caption = (
+            "published: the papers' CASIA-B figures (real data, full models), for scale only"
+        )
+    else:
+        table.caption = (
+            "the papers' figures on real CASIA-B are in report.md, in a block of their own"
+        )
     return table
 
 

@@ -74,26 +74,30 @@ def test_markdown_summary_and_per_view(results_dir):
     s = rep.summary
     ours = s[s.origin == "ours"]
     assert set(ours.model) == {"gaitset-tiny", "gaitpart-tiny", "unknown"}
-    assert {"CASIA-B NM", "CASIA-B CL", "Gait3D R1", "Gait3D mAP", "Gait3D mINP"} <= set(s.columns)
-    assert "published" in set(s.origin) and "HSTL" in set(s[s.origin == "published"].model)
-    assert s.loc[s.model == "HSTL", "CASIA-B NM"].item() == 98.1
-    pv = rep.per_view["casia-b"]
-    assert list(pv.columns[-3:]) == ["000", "090", "mean"]
-    # bold marks the best of each column: DeepGaitV2's published Gait3D rank-1 (74.4) beats
-    # GaitBase's 64.6 and HSTL's 61.3
-    assert "| model | origin |" in rep.text and "**74.4**" in rep.text
-    assert "**64.6**" not in rep.text and "**61.3**" not in rep.text
+    assert set(ours.run) == {"gaitset-tiny", "gaitpart-tiny", "gait3d"}
+    real = s[s.data.str.startswith("CASIA-B (real data; store casia-b-64.h5, sha256:")]
+    # published CASIA-B rows sit beside the real CASIA-B results ...
+    assert "HSTL" in set(real[real.origin == "published"].model)
+    assert real.loc[real.model == "HSTL", "NM"].item() == 98.1
+    # ... Gait3D's only in a separate, labelled block: the fixture embeddings record no store
+    assert "## Gait3D protocol, data not recorded" in rep.text
+    assert "## Published figures, real Gait3D" in rep.text
+    (title,) = rep.per_view
+    assert list(rep.per_view[title].columns[-3:]) == ["000", "090", "mean"]
+    # bold only among our rows: the published 98.1 is higher, yet one of ours is bold
+    assert "| run | model | origin |" in rep.text and "**98.1**" not in rep.text
+    assert "**64.6**" not in rep.text  # GaitBase's published Gait3D rank-1 competes with no one
 
 
 def test_csv_and_no_published(results_dir):
     rep = build_report([results_dir], "csv", published=False)
-    assert rep.text.splitlines()[0].startswith("model,origin,params (M),GFLOPs")
+    assert rep.text.splitlines()[0].startswith("run,model,origin,data_kind,dataset,")
     assert "published" not in rep.text
 
 
 def test_latex_well_formed_and_compiles(results_dir, tmp_path):
     tex = build_report([results_dir], "latex").text
-    assert tex.count("\\begin{table}") == tex.count("\\end{table}") == 2
+    assert tex.count("\\begin{table}") == tex.count("\\end{table}") == 4
     assert "\\toprule" in tex and "\\bottomrule" in tex and "\\textbf{" in tex
     assert "one multiply-add counted as one FLOP" in tex and "identical views excluded" in tex
     body = tex.replace("\\\\", "")
@@ -144,7 +148,11 @@ def test_report_errors(tmp_path):
     with pytest.raises(GaitbenchError, match="no results JSON"):
         build_report([tmp_path])
     (tmp_path / "results-x.json").write_text("{}")
-    with pytest.raises(GaitbenchError, match="not gaitbench results"):
+    # under a folder, a JSON file that is not a results file is skipped (and counted) ...
+    with pytest.raises(GaitbenchError, match=r"no results JSON .*\(1 other JSON files\)"):
         build_report([tmp_path])
+    # ... named on its own, it is an error
+    with pytest.raises(GaitbenchError, match="not gaitbench results"):
+        build_report([tmp_path / "results-x.json"])
     res = runner.invoke(app, ["report", str(tmp_path), "--latex", "--csv"])
     assert res.exit_code == 1 and "one output format" in res.output

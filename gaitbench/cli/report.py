@@ -7,8 +7,11 @@ from typing import Optional
 
 import typer
 
-from gaitbench.cli._app import command, console
+from gaitbench.cli._app import command, console, err_console
 from gaitbench.errors import GaitbenchError
+
+
+TABLE_SUFFIXES = (".md", ".csv", ".tex", ".txt")
 
 
 @command("report")
@@ -19,10 +22,19 @@ def report_cmd(
     latex: bool = typer.Option(
         False, "--latex", help="LaTeX tables (booktabs, best value in bold)."
     ),
-    csv: bool = typer.Option(False, "--csv", help="CSV tables."),
+    csv: bool = typer.Option(
+        False, "--csv", help="One tidy long-format CSV table (one value per line)."
+    ),
     markdown: bool = typer.Option(False, "--markdown", help="Markdown tables (the default)."),
     out: Optional[Path] = typer.Option(
-        None, "--out", "-o", help="Write the tables here instead of printing them."
+        None,
+        "--out",
+        "-o",
+        help="A folder: summary and per-view tables in every format (summary.md/.tex/.csv, "
+        "per_view.md/.tex/.csv, results.csv); or a .md/.csv/.tex file: the tables as printed.",
+    ),
+    per_seed: bool = typer.Option(
+        False, "--per-seed", help="One row per seed instead of mean ± std over seeds."
     ),
     plots: Optional[Path] = typer.Option(
         None, "--plots", help="Also draw the plots (PNG and PDF) into this folder."
@@ -42,13 +54,17 @@ def report_cmd(
 
         gaitbench report                                   # markdown, everything under results/
         gaitbench report runs/hstl runs/gaitset --latex --out table.tex --plots figures
-        gaitbench report results/ --csv --no-published
+        gaitbench report results/ --csv --no-published     # one tidy table for pandas
+        gaitbench report runs/ --out tables/               # every table in every format
+        gaitbench report runs/ --per-seed                  # seeds one by one
     """
     from gaitbench.paths import check_output
-    from gaitbench.reporting.report import build_report, write_text
+    from gaitbench.reporting.report import build_report, write_tables, write_text
 
+    # --out FILE.md/.csv/.tex (or with --label-efficiency): the tables as printed; else a folder.
+    out_file = out is not None and (label_efficiency or out.suffix.lower() in TABLE_SUFFIXES)
     if out is not None:
-        check_output(out)
+        check_output(out, folder=not out_file)
     if plots is not None:
         check_output(plots, folder=True)
     chosen = [name for name, on in (("latex", latex), ("csv", csv), ("markdown", markdown)) if on]
@@ -75,10 +91,23 @@ def report_cmd(
         chosen[0] if chosen else "markdown",
         published,
         plots,
+        per_seed=per_seed,
     )
-    if out is not None:
+    err_console.print(
+        f"{report.n_results} results files read; {report.skipped} other JSON files skipped",
+        highlight=False,
+    )
+    if out is not None and out_file:
         write_text(out, report.text)
         console.print(f"tables: {out}")
+    elif out is not None:
+        if chosen:
+            raise GaitbenchError(
+                f"--out {out} is a folder, which gets every format: drop --{chosen[0]}, or give "
+                f"a file name (e.g. {out}.{'tex' if chosen[0] == 'latex' else chosen[0][:3]})"
+            )
+        for p in write_tables(report, out):
+            console.print(f"table: {p}")
     else:
         print(report.text, end="")
     for p in report.plots:

@@ -28,9 +28,16 @@ def _save(fig, out_dir: Path, stem: str) -> list[Path]:
 
 
 def plot_per_view(
-    results: list[dict], out_dir: Path, published: dict | None = None, protocol: str = "casia-b"
+    results: list[dict],
+    out_dir: Path,
+    published: dict | None = None,
+    protocol: str = "casia-b",
+    stem: str | None = None,
+    title: str | None = None,
 ) -> list[Path]:
-    """Rank-1 per probe view: one panel per condition, one line per model (published dashed)."""
+    """Rank-1 per probe view: one panel per condition, one line per run (published dashed).
+    ``title`` names the data (e.g. "synthetic walkers, CASIA-B protocol"); pass ``published``
+    only for results on the real dataset."""
     ours = [(lab, r) for lab, r in zip(_labels(results), results) if r["protocol"] == protocol]
     if not ours:
         return []
@@ -61,7 +68,7 @@ def plot_per_view(
                     ms=3,
                     label=f"{p['model']} (published)",
                 )
-        ax.set_title(f"{DATASET_NAMES[protocol]} {cond}")
+        ax.set_title(f"{title or DATASET_NAMES[protocol]} {cond}", fontsize=9)
         ax.set_xlabel("probe view (degrees)")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("rank-1 (%), identical views excluded")
@@ -75,7 +82,7 @@ def plot_per_view(
         ncol=min(len(labels), 4),
         bbox_to_anchor=(0.5, 0.0),
     )
-    return _save(fig, out_dir, f"rank1_per_view_{protocol}")
+    return _save(fig, out_dir, stem or f"rank1_per_view_{protocol}")
 
 
 def _headline(protocol: str, metrics: dict) -> float | None:
@@ -95,6 +102,12 @@ def plot_accuracy_vs_flops(
     fig, axes = plt.subplots(1, len(protocols), figsize=(4.6 * len(protocols), 3.6), squeeze=False)
     comp = (published or {}).get("complexity") or {}
     for ax, proto in zip(axes[0], protocols):
+        kinds = {
+            (r.get("data") or {}).get("kind") or "unknown"
+            for r in results
+            if r["protocol"] == proto
+        }
+        real = kinds == {"real"}
         for lab, r in zip(_labels(results), results):
             acc = _headline(proto, r["metrics"]) if r["protocol"] == proto else None
             if acc is None or not r.get("flops"):
@@ -103,7 +116,8 @@ def plot_accuracy_vs_flops(
             ax.annotate(
                 lab, (r["flops"] / 1e9, acc), fontsize=7, xytext=(4, 4), textcoords="offset points"
             )
-        for p in (published or {}).get("results", []):
+        # Published points only beside results on the real dataset.
+        for p in (published or {}).get("results", []) if real else []:
             c = comp.get(p["model"])
             acc = _headline(proto, p["metrics"]) if published_protocol(p) == proto else None
             if c is None or acc is None:
@@ -122,9 +136,14 @@ def plot_accuracy_vs_flops(
         ax.margins(x=0.15, y=0.1)  # room for the labels of the outermost points
         ax.set_xlabel("GFLOPs (fvcore, 30 x 64 x 44, 1 MAC = 1 FLOP)")
         ax.set_ylabel("mean rank-1 (%)" if proto == "casia-b" else "rank-1 (%)")
-        ax.set_title(
-            f"{DATASET_NAMES.get(proto, proto)}: accuracy vs compute (marker area = params)"
-        )
+        name = DATASET_NAMES.get(proto, proto)
+        if not real:
+            name = (
+                f"synthetic walkers, {name} protocol"
+                if kinds == {"synthetic"}
+                else f"{name} protocol ({', '.join(sorted(kinds))} data)"
+            )
+        ax.set_title(f"{name}: accuracy vs compute (marker area = params)")
         ax.title.set_fontsize(9)
         ax.grid(alpha=0.3)
     return _save(fig, out_dir, "accuracy_vs_gflops")
@@ -141,7 +160,10 @@ def run_metrics_log(result: dict) -> Path | None:
     if "_path" in result:
         candidates.append(Path(result["_path"]).parent / "metrics.jsonl")
     if result.get("checkpoint"):
-        candidates.append(Path(result["checkpoint"]).parent.parent / "metrics.jsonl")
+        ckpt = Path(result["checkpoint"])
+        if not ckpt.is_absolute() and "_path" in result:
+            ckpt = Path(result["_path"]).parent / ckpt  # schema 2: relative to the results file
+        candidates.append(ckpt.parent.parent / "metrics.jsonl")
     return next((c for c in candidates if c.is_file()), None)
 
 

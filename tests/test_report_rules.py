@@ -139,8 +139,10 @@ def test_synthetic_is_never_titled_as_the_real_dataset(tmp_path):
     write(tmp_path / "real", "r.json", result("real", nm=80.0, fp=REAL, kind="real"))
     rep = build_report([tmp_path])
     real = rep.summary[rep.summary.data.str.startswith("CASIA-B (real data")]
-    assert set(real.origin) == {"ours", "published"}
-    assert "Published figures, real CASIA-B" not in rep.text
+    assert set(real.origin) == {"ours", "published"} and "HSTL" in set(real.model)
+    # the separate block keeps only rows of other protocols (SelfGait's release split)
+    assert "| HSTL | published | casia-b |" not in rep.text
+    assert "| SelfGait | published | selfgait-release |" in rep.text
 
 
 def test_published_rows_of_another_protocol_stay_apart(tmp_path, monkeypatch):
@@ -197,3 +199,13 @@ def test_schema_1_file_still_reports(tmp_path):
     rep = build_report([tmp_path])
     assert rep.summary.run.tolist()[0] == "hstl-old" and rep.summary.NM.tolist()[0] == 55.0
     assert "## CASIA-B protocol, data not recorded (real or synthetic unknown)" in rep.text
+
+
+def test_published_row_beside_results_on_its_own_protocol(tmp_path):
+    write(tmp_path / "sg", "r.json", dict(result("sg", nm=80.0, fp=REAL, kind="real"),
+                                          protocol="selfgait-release"))  # fmt: skip
+    rep = build_report([tmp_path])
+    (group,) = [d for d in rep.summary.data.unique() if "SelfGait release split" in d]
+    rows = rep.summary[rep.summary.data == group]
+    assert set(rows.model) == {"gaitset-tiny", "SelfGait"}  # no CASIA-B-protocol row beside it
+    assert rows.loc[rows.model == "SelfGait", "NM"].item() == 93.5

@@ -61,6 +61,9 @@ INVALID: dict[str, list[str]] = {
     "protocol": ["bogus"],
     "metric": ["bogus"],
     "name": ["", " "],
+    "a": [MISSING],
+    "b": [MISSING],
+    "samples": [*INT, "10"],
 }
 
 
@@ -100,6 +103,7 @@ def base(command: str, t: dict[str, Path], new: Path) -> dict[str, list[str]]:
                      "out_dir": ["--out", str(new)]},
         "report": {"paths": [str(t["results"])], "out": ["--out", f"{new}.md"]},
         "demo": {"out": ["--out", str(new)], "quick": ["--quick"]},
+        "compare": {"a": [str(t["results"])], "b": [str(t["results"])]},
     }[command]  # fmt: skip
 
 

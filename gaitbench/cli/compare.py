@@ -40,6 +40,8 @@ def compare_cmd(
 
     if samples < 100:
         raise GaitbenchError(f"--samples {samples} is too few for a 95% interval: use 1000 or more")
+    if seed < 0:
+        raise GaitbenchError(f"--seed {seed}: give a seed >= 0")
     side_a, side_b = load_side(a, protocol), load_side(b, protocol)
     rows = compare(side_a, side_b, samples=samples, seed=seed)
     r0 = side_a.results[0]

@@ -653,8 +653,11 @@ def test_label_efficiency_aggregates_seeds(tmp_path):
     assert le.plot(data, tmp_path / "out")[0].stat().st_size > 10_000
 
 
-def test_published_selfgait_rows_sit_beside_their_own_protocol_only():
-    from gaitbench.reporting.tables import load_published, published_protocol, summary_frame
+def test_published_selfgait_rows_sit_beside_their_own_protocol_only(tmp_path):
+    import json
+
+    from gaitbench.reporting.report import build_report
+    from gaitbench.reporting.tables import load_published, published_protocol
 
     pub = load_published()
     assert all(p.get("protocol") for p in pub["results"])  # every published row says its protocol
@@ -663,11 +666,20 @@ def test_published_selfgait_rows_sit_beside_their_own_protocol_only():
     }
     assert selfgait == {"casia-b": "selfgait-release", "oumvlp": "selfgait-release-oumvlp"}
     metrics = {c: {"rank1": 50.0} for c in ("NM", "BG", "CL")}
-    standard = {"protocol": "casia-b", "model": "selfgait-tiny", "metrics": metrics}
-    release = {"protocol": "selfgait-release", "model": "selfgait-tiny", "metrics": metrics}
-    beside_standard = summary_frame([standard], pub)
-    assert "SelfGait" not in set(beside_standard.model) and "GaitSet" in set(beside_standard.model)
-    beside_release = summary_frame([release], pub)
-    assert set(beside_release[beside_release.origin == "published"].model) == {"SelfGait"}
-    row = beside_release[beside_release.model == "SelfGait"].iloc[0]
-    assert row["CASIA-B (SelfGait release split) NM"] == 93.5
+    for protocol in ("casia-b", "selfgait-release"):
+        (tmp_path / f"{protocol}.json").write_text(
+            json.dumps(
+                {
+                    "schema": "gaitbench-results/2", "run": f"sg-{protocol}", "protocol": protocol,
+                    "model": "selfgait-tiny", "dataset": "casia-b", "metric": "euc",
+                    "data": {"fingerprint": "sha256:0123456789abcdef", "kind": "real"},
+                    "training": None, "per_probe": None, "metrics": metrics,
+                }
+            )
+        )  # fmt: skip
+    s = build_report([tmp_path]).summary
+    standard = s[s.data.str.startswith("CASIA-B (real data")]
+    assert "SelfGait" not in set(standard.model) and "GaitSet" in set(standard.model)
+    release = s[s.data.str.startswith("CASIA-B (SelfGait release split) (real data")]
+    assert set(release[release.origin == "published"].model) == {"SelfGait"}
+    assert release[release.model == "SelfGait"].iloc[0]["NM"] == 93.5

@@ -84,6 +84,8 @@ def test_summary_counts_and_worker_count_invariance(tmp_path):
     for i in range(len(a)):
         assert a.read(i).tobytes() == b.read(i).tobytes()
     assert a.attrs["dataset"] == "casia-b" and a.attrs["size"] == 64
+    # re-prepping the same data (another file, another time) gives the same fingerprint
+    assert a.attrs["kind"] == "real" and a.attrs["fingerprint"] == b.attrs["fingerprint"]
     info = store_info(a)
     assert (info.subjects, info.sequences, info.frames) == (2, 8, 47)
     assert info.per_condition.loc["nm-01", "000"] == 2

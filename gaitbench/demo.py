@@ -176,7 +176,7 @@ def run_demo(
     from gaitbench.data.synth import SynthSpec, synthesize
     from gaitbench.evaluation.api import evaluate_target
     from gaitbench.reporting.report import build_report, write_text
-    from gaitbench.training.trainer import train_model
+    from gaitbench.training.launch import train_model
 
     console = console or Console()
     check_workers(workers)

@@ -105,7 +105,8 @@ def train_command(
         gaitbench train selfgait --stage pretrain --out runs/sg-pre
         gaitbench train selfgait --stage finetune --init runs/sg-pre --labels 0.1
     """
-    from gaitbench.training.trainer import train_model, training_notes
+    from gaitbench.training.launch import train_model
+    from gaitbench.training.trainer import training_notes
 
     main_rank = int(os.environ.get("RANK", "0")) == 0
     bar = Bar(

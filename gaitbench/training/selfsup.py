@@ -49,6 +49,7 @@ from gaitbench.training.hooks import (
     TensorBoardHook,
     append_jsonl,
 )
+from gaitbench.training.launch import train_model
 from gaitbench.training.runinfo import RunInfoHook
 from gaitbench.training.trainer import (
     Trainer,
@@ -58,7 +59,6 @@ from gaitbench.training.trainer import (
     seed_everything,
     store_partition,
     train,
-    train_model,
     training_split,
 )
 

@@ -105,7 +105,7 @@ def test_info_json_and_synthetic_kind(tmp_path):
 
 
 def test_evaluate_reads_the_store_from_the_run_folder(trained):
-    tmp, store, run = trained
+    _, store, run = trained
     info = json.loads((run / "run.json").read_text())
     assert Path(info["store"]) == store.resolve() and info["name"] == "my-run"
     assert info["seed"] == 3 and info["precision"] == "fp32" and info["device"] == "cpu"
@@ -126,7 +126,7 @@ def test_evaluate_reads_the_store_from_the_run_folder(trained):
 
 
 def test_results_hold_no_absolute_path(trained):
-    tmp, store, run = trained
+    tmp, _, run = trained
     text = (run / "results-casia-b.json").read_text()
     assert str(tmp) not in text and str(Path(tmp).resolve()) not in text
     r = json.loads(text)

@@ -329,9 +329,12 @@ def upgrade_v1(results: dict, run: str | None = None, notes: list[str] | None = 
     for key in ("checkpoint", "embeddings"):
         if out.get(key):
             out[key] = Path(str(out[key])).name
-    out["notes"] = list(notes or []) + [
-        "converted from gaitbench-results/1: the store's fingerprint, real or synthetic, the "
-        "training seed, budget, precision, device and per-probe outcomes were not recorded"
+    out["notes"] = [
+        *(notes or []),
+        (
+            "converted from gaitbench-results/1: the store's fingerprint, real or synthetic, "
+            "the training seed, budget, precision, device and per-probe outcomes were not recorded"
+        ),
     ]
     return out
 

@@ -19,8 +19,9 @@ runner = CliRunner()
 FIXTURE_RAW = Path(__file__).parent / "fixtures" / "align" / "raw"
 COMMANDS = typer.main.get_command(app).commands
 
-# Placeholders: MISSING is a path that does not exist, UNDER_FILE one below an existing file.
-MISSING, UNDER_FILE = "<missing>", "<under-file>"
+# Placeholders: MISSING is a path that does not exist, UNDER_FILE one below an existing file,
+# A_FILE an existing file (given where a folder goes).
+MISSING, UNDER_FILE, A_FILE = "<missing>", "<under-file>", "<a-file>"
 INT = ["x", "-1"]
 INVALID: dict[str, list[str]] = {
     "dataset": ["bogus"],
@@ -65,6 +66,8 @@ INVALID: dict[str, list[str]] = {
     "b": [MISSING],
     "samples": [*INT, "10"],
 }
+# Folder outputs also refuse an existing file (file outputs may replace one: --force).
+FOLDERS = {("train", "out"), ("evaluate", "out_dir"), ("report", "plots"), ("demo", "out")}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +115,8 @@ def _cases():
         for param in cmd.params:
             if getattr(param, "is_flag", False) or name == "models":
                 continue
-            for value in INVALID.get(param.name, []):
+            extra = [A_FILE] if (name, param.name) in FOLDERS else []
+            for value in [*INVALID.get(param.name, []), *extra]:
                 yield pytest.param(name, param.name, value, id=f"{name}-{param.name}={value}")
 
 
@@ -132,6 +136,7 @@ def test_an_invalid_value_is_one_error_line(things, tmp_path, command, param, va
     value = {
         MISSING: str(tmp_path / "does-not-exist"),
         UNDER_FILE: str(things["root"] / "a-file" / "x"),
+        A_FILE: str(things["root"] / "a-file"),
     }.get(value, value)
     words = base(command, things, new)
     spec = next(p for p in COMMANDS[command].params if p.name == param)

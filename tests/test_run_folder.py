@@ -137,6 +137,18 @@ def test_resume_may_change_the_safe_keys(finished, store, tmp_path):
     assert load_checkpoint(run / "checkpoints" / "last.pt")["iteration"] == 6
 
 
+def test_a_refused_train_removes_the_folders_it_made(store, tmp_path):
+    run = tmp_path / "runs" / "deeper" / "run"
+    # Found inside the lock, after --name wrote run.json: SelfGait fine-tuning on a labelled
+    # fraction with fewer subjects than P.
+    args = ["--stage", "finetune", "--labels", "0.2", "--name", "x", *SETS]
+    res = runner.invoke(
+        app, ["train", "selfgait-tiny", "--data", str(store), "--out", str(run), *args]
+    )
+    assert res.exit_code == 1 and "error: --labels 0.2 keeps 2 of 6" in res.output, res.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_resume_with_nothing_to_resume_is_an_error(store, tmp_path):
     line = _error_line(_train(store, tmp_path / "typo", "--resume"))
     assert "run folder" in line and "does not exist" in line and "drop --resume" in line

@@ -21,7 +21,13 @@ from gaitbench.paths import check_output
 from gaitbench.training import run_folder
 from gaitbench.training.config import Recipe
 from gaitbench.training.runinfo import set_run_name
-from gaitbench.training.trainer import TrainResult, store_partition, train
+from gaitbench.training.trainer import (
+    TrainResult,
+    check_batch_fits,
+    store_partition,
+    train,
+    training_split,
+)
 
 
 def refuse_parameter_free(name: str, dataset: str) -> None:
@@ -121,7 +127,9 @@ def train_model(
             f"RAW_DIR` or `gaitbench synth {store}`, or pass --data"
         )
     with Store(store) as opened:  # a truncated or foreign file fails here, before any output
-        store_partition(resolved, opened)  # and so does a partition that does not fit it
+        # and so do a partition that does not fit it and a batch with more subjects than it has
+        _, _, classes = training_split(opened, store_partition(resolved, opened))
+        check_batch_fits(resolved, len(classes), store)
         size = opened.size
     # So do model arguments the constructor does not take and frames the model cannot take.
     check_frame_size(create(model, resolved.dataset, **resolved.model.args), size, str(store))

@@ -52,12 +52,17 @@ _NOT_SETTINGS = ("model.num_classes", "source")  # derived from the store; a not
 def locked(run_dir: str | os.PathLike) -> Iterator[None]:
     """Hold ``RUN/.lock`` for the body; a folder another live process holds is refused.
 
-    Creates the folder if needed. A folder made here is removed again when the body fails
-    before the run began (before `start` wrote config.yaml: everything in it was written by
-    this command's checks), and when it is left empty; a refused command leaves nothing behind.
+    Creates the folder (and its missing parents) if needed. Folders made here are removed
+    again when the body fails before the run began (before `start` wrote config.yaml: all in
+    them was written by this command's checks), and when they are left empty; a refused
+    command leaves nothing behind.
     """
     run_dir = Path(run_dir)
-    created = not run_dir.exists()
+    top = None  # the highest folder this call creates
+    if not run_dir.exists():
+        top = run_dir
+        while not top.parent.exists():
+            top = top.parent
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -75,11 +80,14 @@ def locked(run_dir: str | os.PathLike) -> Iterator[None]:
         path.unlink(missing_ok=True)  # while still held: no other process holds this inode
         os.close(fd)
         failed = sys.exc_info()[0] is not None
-        if created and failed and not began:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        elif created:
-            with contextlib.suppress(OSError):
-                run_dir.rmdir()  # only if empty: a run that wrote anything keeps its folder
+        if top is not None and failed and not began:
+            shutil.rmtree(top, ignore_errors=True)
+        elif top is not None:
+            with contextlib.suppress(OSError):  # only if empty: a run that wrote keeps its folder
+                for folder in (run_dir, *run_dir.parents):
+                    folder.rmdir()
+                    if folder == top:
+                        break
 
 
 def _acquire(path: Path, run_dir: Path) -> int:

@@ -428,6 +428,15 @@ def training_split(store: Any, partition: Any) -> tuple[np.ndarray, np.ndarray, 
     return rows, labels, classes
 
 
+def check_batch_fits(recipe: Recipe, subjects: int, store_path: str | Path) -> None:
+    """A P x K batch needs P training subjects."""
+    if subjects < recipe.data.ids_per_batch:
+        raise GaitbenchError(
+            f"{subjects} training subjects in {store_path}, fewer than "
+            f"data.ids_per_batch={recipe.data.ids_per_batch}: lower it with --set"
+        )
+
+
 def training_notes(recipe: Recipe, store_path: str | Path) -> list[str]:
     """One line per kind of training data the sampler cannot take as the recipe asks (none: no
     line): sequences shorter than the clip, whose frames are repeated, and identities with fewer
@@ -493,11 +502,7 @@ def train(
                 partition, train=[s for s in partition.train if s in keep]
             )
         rows, labels, classes = training_split(store, partition)
-        if len(classes) < recipe.data.ids_per_batch:
-            raise GaitbenchError(
-                f"{len(classes)} training subjects in {store_path}, fewer than "
-                f"data.ids_per_batch={recipe.data.ids_per_batch}: lower it with --set"
-            )
+        check_batch_fits(recipe, len(classes), store_path)
         recipe.model.num_classes = len(classes)
 
         point = run_folder.resume_point(run_dir, resume)

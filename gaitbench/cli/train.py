@@ -69,6 +69,12 @@ def train_command(
         "CASIA-B sequences, 30-frame windows) or a JSON file of train/test ids.",
     ),
     compile: bool = typer.Option(False, "--compile", help="torch.compile the model."),
+    precision: Optional[str] = typer.Option(
+        None,
+        "--precision",
+        help="auto (default: bf16 where the CPU or GPU has it, else the recipe's fp16 AMP on a "
+        "GPU and fp32 on a CPU), fp32, bf16 or fp16 (with a loss scaler). Recorded in config.yaml.",
+    ),
     tensorboard: bool = typer.Option(
         False, "--tensorboard", help="Also log to RUN/tensorboard (needs tensorboard)."
     ),
@@ -101,6 +107,7 @@ def train_command(
         gaitbench train gaitgl --dataset oumvlp --device cuda
         gaitbench train gaitset -n 2000 --set optimizer.lr=0.05 --out runs/gaitset-short
         gaitbench train hstl --out runs/hstl-casia-b --resume
+        gaitbench train hstl-tiny --precision fp32 -n 200       # no autocast
         torchrun --nproc_per_node 4 -m gaitbench train hstl --device cuda
         gaitbench train selfgait --stage pretrain --out runs/sg-pre
         gaitbench train selfgait --stage finetune --init runs/sg-pre --labels 0.1
@@ -157,6 +164,7 @@ def train_command(
         seed=seed,
         partition=partition,
         compile=compile,
+        precision=precision,
         tensorboard=tensorboard,
         progress=progress,
         on_start=on_start,

@@ -104,9 +104,12 @@ class TrainConfig:
     eval_every: int = 0
     """Run the dataset's protocol every N iterations (0: never)."""
     amp: bool = True
-    """Mixed precision on CUDA (ignored on the CPU)."""
+    """The recipe's mixed precision on a GPU (``precision: auto`` reads it; false means fp32)."""
     amp_dtype: Literal["bf16", "fp16"] = "bf16"
     """bf16 needs no loss scaler; fp16 uses a GradScaler (the reference implementations' choice)."""
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    """The arithmetic the run trains in (see gaitbench/training/precision.py); a run's config.yaml
+    records the resolved one, never auto."""
     sync_bn: bool = False
     """Convert BatchNorm to SyncBatchNorm when running under torchrun with CUDA."""
     compile: bool = False

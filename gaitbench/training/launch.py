@@ -58,6 +58,7 @@ def train_model(
     seed: int | None = None,
     partition: str | None = None,
     compile: bool = False,
+    precision: str | None = None,
     tensorboard: bool = False,
     progress: Callable[[int, dict | None], None] | None = None,
     on_start: Callable[[Recipe, Path, Path], None] | None = None,
@@ -105,6 +106,7 @@ def train_model(
         ("train.seed", "--seed", seed),
         ("data.partition", "--partition", partition),
         ("train.compile", "--compile", True if compile else None),
+        ("train.precision", "--precision", precision),
     ):
         if value is not None:
             named[key] = (option, value)

@@ -189,9 +189,12 @@ def check_resume(run_dir: Path, recipe: Recipe) -> None:
     if not isinstance(theirs, dict):
         raise GaitbenchError(f"{source} holds no recipe: restore config.yaml or start a new run")
     old, new = _flatten(theirs), _flatten(recipe.to_dict())
+    defaults = _flatten(Recipe().to_dict())
     for key in sorted(old.keys() | new.keys()):
         if key in SAFE_TO_CHANGE_ON_RESUME or key in _NOT_SETTINGS:
             continue
+        if key not in old and new.get(key) == defaults.get(key):
+            continue  # a setting newer than the run's config.yaml, left at its default
         if old.get(key) != new.get(key):
             raise GaitbenchError(
                 f"--resume: {key} is {_show(old.get(key))} in {source} but {_show(new.get(key))} "

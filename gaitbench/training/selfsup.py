@@ -55,6 +55,7 @@ from gaitbench.training.trainer import (
     Trainer,
     TrainResult,
     optimisation,
+    run_precision,
     run_result,
     seed_everything,
     store_partition,
@@ -413,6 +414,7 @@ def pretrain(
         partition = store_partition(recipe, store)
         rows, _, _ = training_split(store, partition)  # the pool; its labels are dropped here
         point = run_folder.resume_point(run_dir, resume)
+        run_precision(recipe, dev, point)
         run_folder.start(run_dir, recipe)
         seed = recipe.train.seed
         seed_everything(seed)

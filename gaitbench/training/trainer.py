@@ -47,6 +47,12 @@ from gaitbench.training.hooks import (
 )
 from gaitbench.training.losses import GaitLoss
 from gaitbench.training.runinfo import RunInfoHook
+from gaitbench.training.precision import (
+    autocast_dtype,
+    checkpoint_precision,
+    resolve_precision,
+    to_channels_last,
+)
 
 
 @dataclass
@@ -320,12 +326,22 @@ def _build_optimizer(recipe: Recipe, model: nn.Module) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=opt.lr, momentum=opt.momentum, weight_decay=opt.weight_decay)
 
 
-def _amp_dtype(recipe: Recipe, device: torch.device) -> torch.dtype | None:
-    # Mixed precision only on CUDA: on the CPU it is slower and would change the exact-resume
-    # arithmetic for nothing.
-    if not recipe.train.amp or device.type != "cuda":
-        return None
-    return torch.bfloat16 if recipe.train.amp_dtype == "bf16" else torch.float16
+def run_precision(recipe: Recipe, device: torch.device, point: ckpt_io.ResumePoint | None) -> str:
+    """Resolve ``recipe.train.precision`` for ``device`` (in place, so that config.yaml records
+    it) and return it. A resumed run keeps its checkpoint's precision; asking for another one
+    is refused, since it would change the arithmetic the exact resume depends on."""
+    train = recipe.train
+    wanted = resolve_precision(train.precision, device, train.amp, train.amp_dtype)
+    if point is not None:
+        had = checkpoint_precision(point.checkpoint, device)
+        if train.precision not in ("auto", had):
+            raise GaitbenchError(
+                f"checkpoint {point.path} was trained in {had}: resume with --precision {had} "
+                "(or without --precision), or start a new run with --out"
+            )
+        wanted = had
+    train.precision = wanted
+    return wanted
 
 
 @dataclass
@@ -366,7 +382,10 @@ def optimisation(
     scheduler = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, recipe.scheduler.milestones, recipe.scheduler.gamma
     )
-    amp_dtype = _amp_dtype(recipe, dev)
+    precision = recipe.train.precision
+    if precision == "auto":
+        precision = resolve_precision(precision, dev, recipe.train.amp, recipe.train.amp_dtype)
+    amp_dtype = autocast_dtype(precision)
     scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
     start = 0
     if point is not None:
@@ -506,6 +525,7 @@ def train(
         recipe.model.num_classes = len(classes)
 
         point = run_folder.resume_point(run_dir, resume)
+        run_precision(recipe, dev, point)
         seed = recipe.train.seed
         seed_everything(seed)
         if model is None:
@@ -519,7 +539,7 @@ def train(
             run_folder.start(run_dir, recipe)
         model = model.to(dev)
         if recipe.train.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            model = to_channels_last(model)
         model.train()
         opt = optimisation(recipe, model, dev, point, optimizer_state)
         start = opt.start

@@ -113,7 +113,10 @@ class TrainConfig:
     sync_bn: bool = False
     """Convert BatchNorm to SyncBatchNorm when running under torchrun with CUDA."""
     compile: bool = False
-    channels_last: bool = False
+    channels_last: bool | None = None
+    """Weights and activations in channels-last(-3d) layout. None (auto): on for CPU training,
+    where oneDNN's convolutions are fastest in it (benchmarks/train.py --step), off on a GPU as
+    released; a run's config.yaml records the resolved value."""
     seed: int = 0
 
 

@@ -50,6 +50,7 @@ from gaitbench.training.hooks import (
     append_jsonl,
 )
 from gaitbench.training.launch import train_model
+from gaitbench.training.precision import to_channels_last
 from gaitbench.training.runinfo import RunInfoHook
 from gaitbench.training.trainer import (
     Trainer,
@@ -419,6 +420,8 @@ def pretrain(
         seed = recipe.train.seed
         seed_everything(seed)
         model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args)).to(dev)
+        if recipe.train.channels_last:
+            to_channels_last(model)
         model.train()
         threshold = collapse_threshold(model.embed_dim)
         _write_stage(

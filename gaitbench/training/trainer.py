@@ -327,8 +327,8 @@ def _build_optimizer(recipe: Recipe, model: nn.Module) -> torch.optim.Optimizer:
 
 
 def run_precision(recipe: Recipe, device: torch.device, point: ckpt_io.ResumePoint | None) -> str:
-    """Resolve ``recipe.train.precision`` for ``device`` (in place, so that config.yaml records
-    it) and return it. A resumed run keeps its checkpoint's precision; asking for another one
+    """Resolve ``recipe.train.precision`` (and an automatic ``channels_last``) for ``device``, in
+    place so that config.yaml records them, and return the precision. A resumed run keeps its checkpoint's precision; asking for another one
     is refused, since it would change the arithmetic the exact resume depends on."""
     train = recipe.train
     wanted = resolve_precision(train.precision, device, train.amp, train.amp_dtype)
@@ -341,6 +341,8 @@ def run_precision(recipe: Recipe, device: torch.device, point: ckpt_io.ResumePoi
             )
         wanted = had
     train.precision = wanted
+    if train.channels_last is None:
+        train.channels_last = device.type == "cpu"
     return wanted
 
 

@@ -6,8 +6,23 @@
    batch, same process, interleaved rounds; the ratio of medians is the figure.
 3. With ``--device cuda``: the HSTL CASIA-B recipe at full batch (8 x 8 x 30 frames) with AMP,
    and the projected hours for 90k iterations.
+4. ``--step``: every tiny model's training step (`Trainer.step`: forward, loss, backward,
+   optimiser) at 8 x 8 x 30 frames in fp32 eager against bf16 autocast, channels-last,
+   their combination and (``--compile``) torch.compile of each, same process, interleaved rounds;
+   the ratio of each one's best time to fp32 eager's is the figure.
+
+5. ``--sound``: is a faster setting still sound? On a small synthetic store made by
+   ``gaitbench synth`` (``--sound-subjects`` walkers, views 54 and 90, 30-40 frames; the first
+   60 % train), each of ``--models`` trains ``--sound-iterations`` (200) iterations in fp32
+   eager and in ``--sound-variant`` (precision[+cl]) for two seeds, then the CASIA-B protocol
+   gives rank-1 NM on the held-out walkers. Printed: the mean |loss difference| of the logged
+   losses against fp32 at the same seed, relative to fp32's mean loss (tolerance 10 %: the
+   two seeds of fp32 differ by more), beside fp32's own seed-to-seed figure; and rank-1 of each
+   run, the variant's mean against fp32's seed-to-seed spread.
 
     python benchmarks/train.py                       # CPU, tiny variants + HSTL fast vs literal
+    python benchmarks/train.py --step [--compile]    # precision / layout / compile per tiny model
+    python benchmarks/train.py --sound               # bf16 + channels-last against fp32
     python benchmarks/train.py --device cuda --full  # GPU figures
 """
 
@@ -23,7 +38,27 @@ import numpy as np
 import torch
 
 from gaitbench.data.store import StoreWriter
+from gaitbench.models import create
 from gaitbench.training import find_recipe, load_recipe, train
+from gaitbench.training import distributed as D
+from gaitbench.training.losses import GaitLoss
+from gaitbench.training.precision import to_channels_last
+from gaitbench.training.trainer import Trainer, optimisation
+
+TINY = ("hstl-tiny", "gaitset-tiny", "gaitpart-tiny", "gaitgl-tiny", "gaitbase-tiny")
+SOUND_MODELS = ["gaitset-tiny", "hstl-tiny"]
+# (label, precision, channels-last, compile)
+STEP_VARIANTS = (
+    ("fp32 eager", "fp32", False, False),
+    ("fp32 channels-last", "fp32", True, False),
+    ("bf16 autocast", "bf16", False, False),
+    ("bf16 + channels-last", "bf16", True, False),
+)
+FP16 = (("fp16 autocast + scaler", "fp16", False, False),)
+COMPILED = (
+    ("fp32 compile", "fp32", False, True),
+    ("bf16 + channels-last + compile", "bf16", True, True),
+)
 
 
 def make_store(
@@ -58,6 +93,132 @@ def run(model: str, store: Path, out: Path, iterations: int, sets: list[str], de
     return result.logs[-1]
 
 
+def step_trainer(name: str, precision: str, cl: bool, comp: bool, device: str) -> Trainer:
+    """A `Trainer` of tiny model ``name`` as `train` wires it (recipe optimiser, loss, scaler),
+    without store or hooks: only `Trainer.step` is timed."""
+    recipe = load_recipe(
+        find_recipe(name, "casia-b"),
+        [f"model.name={name}", f"train.precision={precision}", "scheduler.milestones=[]"],
+    )
+    dev = torch.device(device)
+    torch.manual_seed(0)
+    model = create(name, "casia-b", num_classes=8).to(dev)
+    if cl:
+        to_channels_last(model)
+    model.train()
+    opt = optimisation(recipe, model, dev, None)
+    if comp:
+        model = torch.compile(model)
+    lo = recipe.loss
+    loss_fn = GaitLoss(lo.triplet_weight, lo.triplet_margin, lo.ce_weight, lo.ce_scale,
+                       lo.label_smoothing)  # fmt: skip
+    return Trainer(model, loss_fn, opt.optimizer, opt.scheduler, opt.scaler, recipe,
+                   Path("."), D.DistInfo(), dev, opt.amp_dtype, [])  # fmt: skip
+
+
+def bench_steps(
+    models: list[str], batch: str, rounds: int, compile_too: bool, fp16: bool, device: str
+) -> None:
+    p, k, f = (int(x) for x in batch.split("x"))
+    g = torch.Generator().manual_seed(0)
+    sils = (torch.rand(p * k, f, 64, 44, generator=g) > 0.5).to(torch.uint8) * 255
+    labels = torch.arange(p).repeat_interleave(k)
+    variants = STEP_VARIANTS + (FP16 if fp16 else ()) + (COMPILED if compile_too else ())
+    # On one thread the process's CPU time is the step's own work even on a loaded machine,
+    # where wall time mostly measures the other processes; with more threads it is wall time.
+    cpu_clock = device == "cpu" and torch.get_num_threads() == 1
+    clock = time.process_time if cpu_clock else time.perf_counter
+    what = "CPU seconds (1 thread)" if cpu_clock else "wall seconds"
+    print(f"\n== training step per tiny model, batch {p} x {k} x {f} frames, {rounds} rounds ==")
+    print(f"   (best of the rounds in {what}; ratio = fp32 eager's time / this one's; "
+          "first step is warm-up)")  # fmt: skip
+    for name in models:
+        trainers = {}
+        for label, prec, cl, comp in variants:
+            t0 = time.perf_counter()
+            try:
+                trainers[label] = step_trainer(name, prec, cl, comp, device)
+                trainers[label].step(sils, labels)  # warm-up (and compilation)
+            except Exception as exc:  # noqa: BLE001 -- a variant that cannot run is reported
+                print(f"  {name:<14} {label:<32} failed: {type(exc).__name__}: {exc}"[:160])
+                trainers.pop(label, None)
+                continue
+            if comp:
+                print(f"  {name:<14} {label:<32} compiled in {time.perf_counter() - t0:.0f} s")
+        times: dict[str, list[float]] = {label: [] for label in trainers}
+        for _ in range(rounds):  # interleaved: load on the machine hits every variant alike
+            for label, tr in trainers.items():
+                t = clock()
+                tr.step(sils, labels)
+                if device.startswith("cuda"):
+                    torch.cuda.synchronize()
+                times[label].append(clock() - t)
+        base = min(times["fp32 eager"])
+        for label, ts in times.items():
+            print(f"  {name:<14} {label:<32} {1 / min(ts):7.3f} it/s  {base / min(ts):5.2f}x")
+
+
+def sound_run(name, store, out, seed, precision, cl, iterations, batch) -> tuple[list, float]:
+    """Train ``name`` on the synthetic store; (logged losses, rank-1 NM of the held-out walkers)."""
+    from gaitbench.evaluation.api import evaluate_target
+
+    p, k, f = (int(x) for x in batch.split("x"))
+    recipe = load_recipe(
+        find_recipe(name, "casia-b"),
+        [f"model.name={name}", f"train.iterations={iterations}", f"train.seed={seed}",
+         f"train.precision={precision}", f"train.channels_last={str(cl).lower()}",
+         f"data.ids_per_batch={p}", f"data.seqs_per_id={k}", f"data.frames={f}",
+         "data.workers=0", "data.partition=ratio:0.6", "scheduler.milestones=[]",
+         "train.log_every=10", f"train.save_every={iterations}"],
+    )  # fmt: skip
+    if recipe.optimizer.name == "adam":  # the demo's short-schedule rate (see gaitbench/demo.py)
+        recipe.optimizer.lr = 1e-3
+    result = train(recipe, store, out)
+    ev = evaluate_target(out, data=store)
+    return [log["loss"] for log in result.logs], ev.result.metrics["NM"]["rank1"]
+
+
+def bench_sound(models, subjects, iterations, batch, variant, tmp: Path) -> None:
+    import subprocess
+    import sys
+
+    store = tmp / "sound.h5"
+    cmd = [sys.executable, "-m", "gaitbench", "synth", str(store), "--subjects", str(subjects),
+           "--views", "54,90", "--frames", "30-40"]  # fmt: skip
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    prec, _, cl = variant.partition("+")
+    print(f"\n== soundness: {variant} against fp32 eager, {iterations} iterations, batch {batch}, "
+          f"store: {' '.join(cmd[3:])} ==")  # fmt: skip
+    for name in models:
+        runs = {}
+        for seed in (0, 1):
+            for label, pr, c in (("fp32", "fp32", False), (variant, prec, cl == "cl")):
+                t = time.perf_counter()
+                runs[label, seed] = sound_run(name, store, tmp / f"{name}-{label}-{seed}", seed, pr,
+                                              c, iterations, batch)  # fmt: skip
+                print(f"  {name} {label:<10} seed {seed}: rank-1 NM {runs[label, seed][1]:6.2f}  "
+                      f"final loss {runs[label, seed][0][-1]:.4f}  "
+                      f"({time.perf_counter() - t:.0f} s)", flush=True)  # fmt: skip
+
+        def rel(a, b):
+            a, b = np.array(a), np.array(b)
+            return float(np.mean(np.abs(a - b)) / np.mean(np.abs(b)))
+
+        same_seed = max(rel(runs[variant, s][0], runs["fp32", s][0]) for s in (0, 1))
+        seed_to_seed = rel(runs["fp32", 1][0], runs["fp32", 0][0])
+        r_fp32 = [runs["fp32", s][1] for s in (0, 1)]
+        r_var = [runs[variant, s][1] for s in (0, 1)]
+        lo, hi = min(r_fp32), max(r_fp32)
+        ok_loss = same_seed <= 0.10
+        ok_rank = all(lo - (hi - lo) <= r <= hi + (hi - lo) for r in r_var)
+        print(f"  {name}: loss curve vs fp32 at the same seed: {100 * same_seed:.1f} % "
+              f"(fp32 seed 0 vs 1: {100 * seed_to_seed:.1f} %; tolerance 10 %) -> "
+              f"{'within' if ok_loss else 'OUTSIDE'}")  # fmt: skip
+        print(f"  {name}: rank-1 NM fp32 {r_fp32}, {variant} {r_var}; fp32 seed spread "
+              f"{hi - lo:.2f} points -> {'within' if ok_rank else 'OUTSIDE'} "
+              f"[{lo - (hi - lo):.2f}, {hi + (hi - lo):.2f}]")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
@@ -69,10 +230,29 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--full", action="store_true", help="GPU: HSTL CASIA-B recipe at full batch")
     ap.add_argument("--full-iterations", type=int, default=60)
+    ap.add_argument("--step", action="store_true", help="only: precision / layout per tiny model")
+    ap.add_argument("--models", default=",".join(TINY), help="--step: comma-separated models")
+    ap.add_argument("--batch", default="8x8x30", help="--step: P x K x frames")
+    ap.add_argument("--compile", action="store_true", help="--step: add torch.compile variants")
+    ap.add_argument("--fp16", action="store_true", help="--step: add fp16 autocast + scaler")
+    ap.add_argument("--sound", action="store_true", help="only: soundness against fp32")
+    ap.add_argument("--sound-variant", default="bf16+cl", help="--sound: precision[+cl]")
+    ap.add_argument("--sound-subjects", type=int, default=16)
+    ap.add_argument("--sound-iterations", type=int, default=200)
+    ap.add_argument("--sound-batch", default="8x2x10", help="--sound: P x K x frames")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = args.device
     print(f"torch {torch.__version__}, device {dev}, threads {torch.get_num_threads()}")
+    if args.step:
+        bench_steps(args.models.split(","), args.batch, args.rounds, args.compile, args.fp16, dev)
+        return
+    if args.sound:
+        with tempfile.TemporaryDirectory() as tmp:
+            models = args.models.split(",") if args.models != ",".join(TINY) else SOUND_MODELS
+            bench_sound(models, args.sound_subjects, args.sound_iterations, args.sound_batch,
+                        args.sound_variant, Path(tmp))  # fmt: skip
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -93,7 +93,7 @@ def test_cli_records_the_resolved_precision_and_refuses_a_change_on_resume(store
     res = CliRunner().invoke(app, more)
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert res.exit_code == 1 and len(lines) == 1, res.output
-    assert f"trains in {resolved}" in lines[0] and f"--precision {resolved}" in lines[0]
+    assert "train.precision" in lines[0] and f'"{resolved}"' in lines[0], lines[0]
     res = CliRunner().invoke(app, [*args[:4], "--out", str(tmp_path / "r2"), "--precision", "fp8"])
     assert res.exit_code == 1 and "fp8" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "r2" / "checkpoints").exists()

@@ -460,8 +460,9 @@ def summary_table(rows: list[Row], protocol: str, title: str, caption: str) -> T
             "n": row.n,
             "iterations": row.iterations,
             "distance": row.distance or "-",
-            "params (M)": row.params / 1e6 if row.params else None,
-            "GFLOPs": row.flops / 1e9 if row.flops else None,
+            # 0 is a count (gei has no parameters), None unknown
+            "params (M)": row.params / 1e6 if row.params is not None else None,
+            "GFLOPs": row.flops / 1e9 if row.flops is not None else None,
         }
         sd = {}
         for title_, key, sub in HEADLINE[protocol]:

@@ -65,14 +65,15 @@ train() {
 evaluate() {
   local run="runs/$1"
   [ "$run/results-casia-b.json" -nt "$run/checkpoints/last.pt" ] || \
-    timed "evaluate $1" gaitbench evaluate "$run" --data "$STORE"
+    timed "evaluate $1" gaitbench evaluate "$run" --data "$STORE" --batch-size 64
 }
 
 # keep NAME: copy the run's small records to OUT/runs/NAME (no checkpoints, no embeddings)
 keep() {
+  local file
   mkdir -p "$OUT/runs/$1"
-  for f in results-casia-b.json selfgait.json metrics.jsonl config.yaml; do
-    [ -f "runs/$1/$f" ] && cp "runs/$1/$f" "$OUT/runs/$1/$f"
+  for file in results-casia-b.json selfgait.json metrics.jsonl config.yaml; do
+    [ -f "runs/$1/$file" ] && cp "runs/$1/$file" "$OUT/runs/$1/$file"
   done
   return 0
 }

@@ -205,16 +205,17 @@ def plot(
                 key=lambda r: r["labels"],
             )
             if rows:
+                xs, ys = [r["labels"] for r in rows], [r["rank1"][cond] for r in rows]
+                colour = colours.get(cond)
+                ax.plot(xs, ys, style, marker="o", ms=4, color=colour, label=f"{cond} {word}")
                 ax.errorbar(
-                    [r["labels"] for r in rows],
-                    [r["rank1"][cond] for r in rows],
+                    xs,
+                    ys,
                     yerr=[r["rank1_std"][cond] or 0.0 for r in rows],
-                    ls=style,
-                    marker="o",
-                    ms=4,
+                    fmt="none",
                     capsize=2,
-                    color=colours.get(cond),
-                    label=f"{cond} {word}",
+                    lw=0.8,
+                    color=colour,
                 )
     fractions = sorted({r["labels"] for r in data["cells"]})
     ax.set_xscale("log")

@@ -31,26 +31,34 @@ RUNS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
-def _rank(rank: int, world: int, port: int, store: Path, out: Path) -> None:
+def _rank(rank: int, world: int, ports: list[int], store: Path, out: Path) -> None:
     # A rank stuck in a collective prints its stack and exits, so the test fails, not hangs.
     faulthandler.dump_traceback_later(220, exit=True)
     torch.set_num_threads(1)
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))  # fmt: skip
-    for name, extra in RUNS.items():
+                      MASTER_ADDR="127.0.0.1")  # fmt: skip
+    for (name, extra), port in zip(RUNS.items(), ports):
+        # A port per run: rank 1 may rendezvous for the next run while rank 0 still saves the
+        # last checkpoint of this one, and would find this run's store still listening.
+        os.environ["MASTER_PORT"] = str(port)
         train(recipe(name, *extra), store, out / name)
 
 
 @pytest.mark.slow
 def test_two_gloo_processes_end_with_the_weights_of_one(tmp_path, one_thread):
     store = make_store(tmp_path / "s.h5")
-    mp.spawn(_rank, args=(2, _free_port(), store, tmp_path / "two"), nprocs=2)
+    mp.spawn(_rank, args=(2, _free_ports(len(RUNS)), store, tmp_path / "two"), nprocs=2)
     for name, extra in RUNS.items():
         train(recipe(name, *extra), store, tmp_path / "one" / name)
         one = [_weights(tmp_path / "one" / name, it) for it in (1, 2)]

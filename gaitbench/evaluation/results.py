@@ -23,7 +23,7 @@ Schema ``gaitbench-results/2`` (all figures in percent; schema 1 files still loa
       "training": {                       # null for a model evaluated without training
         "seed": 0, "iterations": 80000,   # iterations: of the checkpoint evaluated
         "batch": {"p": 8, "k": 16, "frames": 30},   # P ids x K sequences x frames per batch
-        "precision": "fp32" | "amp-fp16" | "amp-bf16" | null,
+        "precision": "fp32" | "bf16" | "fp16" | null,   # autocast dtype; null: not recorded
         "device": "cuda:0" | null,
         "wall_seconds": 5400.2 | null,    # training loop time over all segments (RUN/run.json)
         "recipe_hash": "sha256:...",      # the resolved recipe without its seed: runs that
@@ -144,8 +144,10 @@ def training_record(
 
 
 def _precision_from_recipe(train: dict) -> str | None:
-    # Without run.json (a run trained before it) the recipe says what was asked for, not what ran
-    # (AMP is used on CUDA only): unknown unless it asked for fp32.
+    # Without run.json: config.yaml's resolved train.precision (runs since `train --precision`);
+    # older recipes say what was asked for, not what ran (AMP on CUDA only): unknown unless fp32.
+    if train.get("precision") in ("fp32", "bf16", "fp16"):
+        return train["precision"]
     return "fp32" if train.get("amp") is False else None
 
 

@@ -9,7 +9,7 @@ Format ``gaitbench-run/1``::
       "store": "/data/casia-b-64.h5",     # the training store, resolved (a run folder is local)
       "data": {"file": "casia-b-64.h5", "fingerprint": "sha256:...", "kind": "real", ...},
       "seed": 0, "device": "cuda:0",
-      "precision": "fp32" | "amp-fp16" | "amp-bf16",
+      "precision": "fp32" | "bf16" | "fp16",   # autocast dtype (train --precision's names)
       "segments": [                       # one per train / --resume invocation that ended
         {"from": 0, "to": 4000, "wall_seconds": 812.4}
       ]
@@ -40,10 +40,11 @@ FILE = "run.json"
 
 
 def precision_name(amp_dtype: torch.dtype | None) -> str:
-    """The arithmetic the training step ran in: fp32, or autocast to fp16 / bf16."""
+    """The arithmetic the training step ran in, named as ``train --precision`` names it: fp32 (no
+    autocast), bf16 or fp16 (autocast to that dtype)."""
     if amp_dtype is None:
         return "fp32"
-    return {torch.float16: "amp-fp16", torch.bfloat16: "amp-bf16"}.get(amp_dtype, str(amp_dtype))
+    return {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(amp_dtype, str(amp_dtype))
 
 
 def read_run_info(run_dir: str | Path) -> dict[str, Any] | None:

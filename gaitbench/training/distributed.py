@@ -81,7 +81,7 @@ def gather_with_grad(x: Tensor, info: DistInfo) -> Tensor:
     from torch.distributed.nn.functional import all_gather
 
     # The group named at call time: all_gather's default is the WORLD of the first process
-    # group, dead once a run ends and a second one (SelfGait's next stage) starts.
+    # group, dead once a run ends and a second run starts in the same process.
     parts = all_gather(x.contiguous(), group=dist.group.WORLD)
     return torch.cat([_ContiguousGrad.apply(part) for part in parts], dim=0)
 
@@ -181,7 +181,7 @@ def sync_batchnorm(model: nn.Module, device: torch.device) -> nn.Module:
     recipes' ``sync_BN``): torch's SyncBatchNorm on CUDA, `GlooSyncBatchNorm` on the CPU.
 
     Not torch's ``convert_sync_batchnorm``: it turns `PartBatchNorm` (channels last) into a
-    plain SyncBatchNorm that normalises the wrong axis, so GaitGL and HSTL failed under sync_BN.
+    plain SyncBatchNorm that normalises the parts axis, a shape error for GaitGL and HSTL.
     Parameters and buffers are shared with the model, so the optimiser built before still
     steps them and the state-dict keys do not change.
     """

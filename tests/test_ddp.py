@@ -19,7 +19,10 @@ from gaitbench.training.checkpoint import checkpoint_name
 
 STEPS = ["train.iterations=2", "train.save_every=1", "train.keep_last=2", "data.ids_per_batch=3",
          "data.seqs_per_id=4", "optimizer.name=sgd", "optimizer.momentum=0.9",
-         "optimizer.weight_decay=0.0005"]  # fmt: skip
+         "optimizer.weight_decay=0.0005",
+         # fp32 and the plain layout: the question is the gradient, not bf16's rounding (auto
+         # picks bf16 on a CPU with AVX-512 BF16, and the ranks' half batches round differently).
+         "train.precision=fp32", "train.channels_last=false"]  # fmt: skip
 RUNS = {
     # No BatchNorm: triplet only, through the all-gather (the recipe's learning rate). Before
     # the all-gather's gradient was made contiguous the weights differed by 7.7e-3; now 6e-8.

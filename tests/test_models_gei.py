@@ -71,6 +71,8 @@ def test_evaluate_gei_without_checkpoint(store, tmp_path):
     results = json.loads((out / "results-casia-b.json").read_text())
     assert results["model"] == "gei" and results["params"] == 0
     assert results["checkpoint"] is None and results["iteration"] is None
+    assert results["training"] is None  # schema 2: null = evaluated without any training
+    assert results["run"] == "gei" and results["data"]["file"] == store.name
     # Every test subject is a bar at its own place: the energy images identify them all.
     for cond in ("NM", "BG", "CL"):
         assert results["metrics"][cond]["rank1"] == 100.0

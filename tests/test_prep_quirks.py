@@ -57,3 +57,20 @@ def test_refused_pickle_still_stops_prep(tmp_path):
     with pytest.raises(GaitbenchError, match="refused and not executed"):
         prep("casia-b", raw, tmp_path / "s.h5", layout="opengait", workers=1)
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_training_notes_count_short_sequences_and_small_identities(tmp_path):
+    from _eval_helpers import make_store
+
+    from gaitbench.training.config import find_recipe, load_recipe
+    from gaitbench.training.trainer import training_notes
+
+    store = make_store(tmp_path / "casia-b-64.h5")  # 2 training subjects x 16 sequences, 3-7 frames
+    recipe = load_recipe(find_recipe("gaitset-tiny", "casia-b"), ["data.seqs_per_id=17"])
+    assert training_notes(recipe, store) == [
+        "training split: 32 of 32 sequences shorter than the 30-frame clip (frames repeated)",
+        "training split: 2 identities with fewer than 17 sequences (data.seqs_per_id; drawn "
+        "with replacement)",
+    ]
+    recipe = load_recipe(find_recipe("gaitset-tiny", "casia-b"), ["data.frames=3"])
+    assert training_notes(recipe, store) == []  # every sequence has 3 frames or more

@@ -101,3 +101,16 @@ def test_train_gei_is_refused(store, tmp_path):
     assert res.exit_code != 0
     assert "no trainable parameters" in res.output and "evaluate --model gei" in res.output
     assert not (tmp_path / "r").exists()
+
+
+def test_report_shows_gei_with_zero_params(store, tmp_path):
+    from gaitbench.reporting.report import build_report
+
+    out = tmp_path / "gei"
+    res = runner.invoke(
+        app, ["evaluate", "--model", "gei", "--data", str(store), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    summary = build_report([str(out / "results-casia-b.json")], published=False).summary
+    row = summary[summary.model == "gei"].iloc[0]
+    assert row["params (M)"] == 0.0 and row["GFLOPs"] == 0.0

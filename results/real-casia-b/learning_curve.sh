@@ -19,8 +19,13 @@ set -euo pipefail
 W=${1:?give a work folder}
 RAW=${2:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
-POINTS=(200 400 800 1600 3200)
+# The points, ascending, each a multiple of the first (the checkpoint interval); POINTS="..."
+# in the environment replaces them (e.g. POINTS="2 4" for a smoke run).
+read -r -a POINTS <<< "${POINTS:-200 400 800 1600 3200}"
 N=${POINTS[-1]}
+for it in "${POINTS[@]}"; do
+  (( it % POINTS[0] == 0 )) || { echo "point $it is not a multiple of ${POINTS[0]}" >&2; exit 1; }
+done
 STORE="$W/casia-b-real.h5"
 RUN="$W/runs/gaitset-tiny-curve-s0"
 mkdir -p "$W/runs" "$HERE/learning-curve"

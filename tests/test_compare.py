@@ -49,6 +49,16 @@ def view_result(run: str, hits000: list[int], hits090: list[int], fp: str = FP) 
     }
 
 
+def rank_layout(r: dict, ranks000: list, ranks090: list, unmatched: str = "miss") -> dict:
+    """``r`` with its view-pair outcomes written as ranks (the current layout) instead of the
+    older hit-only strings: None = identical view, or a subject absent from that gallery view."""
+    c = r["per_probe"]["conditions"]["NM"]
+    c.pop("outcome")
+    c["rank"] = [[None, k] for k in ranks000] + [[k, None] for k in ranks090]
+    r["per_probe"]["unmatched"] = unmatched
+    return r
+
+
 def ranking_result(run: str, rank: list, ap: list) -> dict:
     r = view_result(run, [], [])
     r["protocol"] = "gait3d"
@@ -73,6 +83,33 @@ def test_hand_computed_difference_and_its_interval():
     assert c.ci[0] <= 25.0 <= c.ci[1] and 0 < c.p_value <= 1
     # B never misses where A hits: every resampled difference is >= 0
     assert c.ci[0] >= 0.0
+
+
+def test_rank_layout_hits_are_rank_1_and_old_files_still_compare():
+    # The hand-computed case above as ranks: a hit is rank 1, whatever the other ranks are.
+    a_old = view_result("a", [1, 1, 0, 0], [1, 0, 0, 0])
+    a_new = rank_layout(view_result("a", [1, 1, 0, 0], [1, 0, 0, 0]), [1, 1, 3, 2], [1, 7, 2, 4])
+    b_new = rank_layout(view_result("b", [1, 1, 1, 0], [1, 1, 0, 0]), [1, 1, 1, 5], [1, 1, 2, 2])
+    b_old = view_result("b", [1, 1, 1, 0], [1, 1, 0, 0])
+    for a, b in ((a_new, b_new), (a_old, b_new), (a_new, b_old)):
+        (c,) = compare(Side("a", [a]), Side("b", [b]), samples=500, seed=0)
+        assert (c.a, c.b, c.difference) == (37.5, 62.5, 25.0)
+        assert c.ci[0] <= 25.0 <= c.ci[1]
+
+
+def test_rank_layout_absent_subjects_miss_or_are_left_out():
+    # View 000: 4 probes, ranks 1, 1, 2 and None (subject absent from gallery view 090): 2 of 4
+    # hits when absent subjects count as misses (the reference), 2 of 3 when they are left out.
+    for unmatched, expect in (("miss", (50.0 + 100.0) / 2), ("skip", (66.67 + 100.0) / 2)):
+        r = rank_layout(view_result("a", [0] * 4, [1]), [1, 1, 2, None], [1], unmatched)
+        (c,) = compare(Side("a", [r]), Side("b", [dict(r, run="b")]), samples=200)
+        assert c.a == pytest.approx(expect) and c.difference == 0.0
+    # without "unmatched" (no such file is written; defensive) the protocol option decides
+    r = rank_layout(view_result("a", [0] * 4, [1]), [1, 1, 2, None], [1])
+    del r["per_probe"]["unmatched"]
+    r["protocol_options"] = {"drop_missing": True}
+    (c,) = compare(Side("a", [r]), Side("b", [dict(r, run="b")]), samples=200)
+    assert c.a == pytest.approx((66.67 + 100.0) / 2)
 
 
 def test_the_figure_is_the_protocols_rounded_average():
@@ -140,6 +177,8 @@ def test_different_data_is_refused_naming_both_fingerprints():
 def test_cli_compare_json_and_errors(tmp_path):
     for name, h in (("a", [1, 1, 0, 0]), ("b", [1, 1, 1, 1])):
         r = view_result(name, h, h)
+        if name == "b":  # B in the current rank layout, A in the older hit-only one
+            r = rank_layout(r, [1, 1, 1, 1], [1, 1, 1, 1])
         r.pop("_path")
         (tmp_path / f"{name}.json").write_text(json.dumps(r))
     res = runner.invoke(app, ["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"),

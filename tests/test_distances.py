@@ -5,6 +5,7 @@ import torch
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.distances import (
     iter_distance_rows,
+    nearest_and_first_match_rank,
     nearest_per_group,
     pairwise_distance,
 )
@@ -104,6 +105,60 @@ def test_row_indices_equal_copies(emb, metric):
     assert sum(d.size for d in full.values()) == expected.size
     for (r, c), d in full.items():
         np.testing.assert_array_equal(d, expected[r : r + d.shape[0], c : c + d.shape[1]])
+
+
+def _line(xs):
+    """1-part, 1-channel embeddings at the points ``xs``: euc distances from a probe at 0 or 10
+    to these integer points are exact in float32 (no rounding decides a rank)."""
+    return np.array(xs, np.float32).reshape(-1, 1, 1)
+
+
+@pytest.mark.parametrize("chunk", [None, 4 * 3, 4 * 5])
+def test_first_match_rank_by_hand(chunk):
+    # Gallery rows (group, subject, point); probes: subject 1 at 0, subject 2 at 10.
+    gallery = [
+        (0, 2, 1), (0, 3, 2), (0, 1, 3), (0, 4, 4), (0, 1, 5),  # from 0: 2, 3, [1] -> rank 3
+        (1, 1, 1), (1, 2, 2),                                   # from 0: [1] -> rank 1
+        (2, 2, 2), (2, 1, -2),        # from 0: a tie at 2, the non-match first -> rank 2 (miss)
+        (3, 1, 2), (3, 2, -2),        # from 0: a tie at 2, the true match first -> rank 1 (hit)
+        (4, 3, 0),                    # no sequence of subject 1 or 2 -> 0
+    ]  # fmt: skip
+    group, label, xs = (np.array(c) for c in zip(*gallery))
+    kw = {} if chunk is None else {"max_chunk_bytes": chunk}  # 3 or 5 columns a block: groups
+    d, idx, rank = nearest_and_first_match_rank(  # straddle blocks
+        _line([0, 10]), _line(xs), group, 5, np.array([1, 2]), label, **kw
+    )
+    np.testing.assert_array_equal(rank[0], [3, 1, 2, 1, 0])
+    # subject 2 at 10, group 0: distances 9, 8, 7, 6, 5 (labels 2, 3, 1, 4, 1) -> rank 5;
+    # group 1: 9 (1), 8 (2) -> 1; group 2: 8 (2), 12 (1) -> 1; group 3: 8 (1), 12 (2) -> 2
+    np.testing.assert_array_equal(rank[1], [5, 1, 1, 2, 0])
+    # rank 1 is exactly "the nearest sequence (earlier row on a tie) is a true match"
+    np.testing.assert_array_equal(rank == 1, label[idx] == np.array([[1], [2]]))
+    assert idx[0, 2] == 7 and idx[0, 3] == 9 and d[0, 2] == d[0, 3] == 2.0
+    same = nearest_per_group(_line([0, 10]), _line(xs), group, 5, **kw)
+    np.testing.assert_array_equal(same[1], idx)
+
+
+@pytest.mark.parametrize("metric", ["euc", "cos"])
+def test_first_match_rank_equals_a_stable_sort(emb, metric):
+    # Random embeddings, groups in gallery order so the blocks are pairwise_distance's: the rank
+    # is the stable argsort position of the first true match, however the groups are blocked.
+    p, g = emb
+    group = np.repeat(np.arange(4), [9, 1, 13, 8])
+    rng = np.random.default_rng(1)
+    p_lab, g_lab = rng.integers(0, 3, len(p)), rng.integers(0, 3, len(g))
+    for chunk in (5 * 4 * 7, 5 * 4 * 4 * 31):
+        _, idx, rank = nearest_and_first_match_rank(
+            p, g, group, 4, p_lab, g_lab, metric, max_chunk_bytes=chunk
+        )
+        full = pairwise_distance(p, g, metric, max_chunk_bytes=chunk).numpy()
+        for k in range(4):
+            cols = np.flatnonzero(group == k)
+            order = np.argsort(full[:, cols], axis=1, kind="stable")
+            true = g_lab[cols][order] == p_lab[:, None]
+            want = np.where(true.any(1), true.argmax(1) + 1, 0)
+            np.testing.assert_array_equal(rank[:, k], want)
+        np.testing.assert_array_equal(rank == 1, g_lab[idx] == p_lab[:, None])
 
 
 def test_bad_inputs_are_user_errors(emb):

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from gaitbench.errors import GaitbenchError
-from gaitbench.evaluation.embeddings import load_embeddings
+from gaitbench.evaluation.compare import _view_outcomes, view_rank1
+from gaitbench.evaluation.embeddings import EmbeddingSet, load_embeddings
 from gaitbench.evaluation.protocols import evaluate, grew_submission
 
 torch.set_num_threads(1)
@@ -38,6 +39,22 @@ def test_view_protocols_equal_reference(sets, case, metric):
         np.testing.assert_allclose(per, exp["per_probe_view"][cond], atol=0.01)
         np.testing.assert_allclose(
             r.rank1_matrix[cond], exp["rank1_matrix_probe_view_x_gallery_view"][cond], atol=0.01
+        )
+        # The per-probe ranks give back the protocol's rank-1 matrix exactly (rank 1 = a hit;
+        # null = identical view, or a subject absent there, a miss); no rank below 1.
+        c = r.per_probe["conditions"][cond]
+        rank = np.array([[np.nan if x is None else x for x in row] for row in c["rank"]])
+        assert np.nanmin(rank) >= 1
+        pview = np.array([views.index(v) for v in c["view"]])
+        for pv in np.unique(pview):
+            hits = 100 * (rank[pview == pv] == 1).mean(axis=0)
+            off = [gv for gv in range(len(views)) if gv != pv]
+            np.testing.assert_array_equal(np.round(hits, 2)[off], r.rank1_matrix[cond][pv, off])
+            assert np.isnan(rank[pview == pv, pv]).all()
+        _, pv_code, h, counted = _view_outcomes(r.per_probe, cond)
+        weights = np.ones((1, len(pv_code)))
+        assert view_rank1(weights, pv_code, h, counted)[0] == pytest.approx(
+            r.metrics[cond]["rank1"], abs=1e-9
         )
 
 
@@ -88,6 +105,33 @@ def test_oumvlp_drop_missing_variant(sets):
     # The fixture's gallery lacks ~5% of sequences: dropping those probes can only raise rank-1.
     assert drop.metrics["NM"]["rank1"] > miss.metrics["NM"]["rank1"] + 1.0
     assert drop.metrics["NM"]["rank1"] <= 100.0
+
+
+@pytest.mark.parametrize("drop_missing", [False, True])
+def test_view_pair_ranks_by_hand(drop_missing):
+    # OU-MVLP layout, one part and channel: euc distances between these integer points are exact.
+    # Probes (gallery view): subject 1 at 0 (090), rank 3 behind subjects 2 and 3; subject 2 at 10
+    # (000), rank 1; subject 5 at 0 (090) has no gallery sequence at all.
+    rows = [
+        ("2", "01", "090", 1.0), ("3", "01", "090", 2.0), ("1", "01", "090", 3.0),
+        ("4", "01", "090", 4.0),
+        ("1", "01", "000", -1.0), ("2", "01", "000", 9.0), ("3", "01", "000", 7.0),
+        ("1", "00", "000", 0.0), ("2", "00", "090", 10.0), ("5", "00", "000", 0.0),
+    ]  # fmt: skip
+    subject, cond, view, x = zip(*rows)
+    es = EmbeddingSet(np.array(x, np.float32).reshape(-1, 1, 1), subject, cond, view)
+    r = evaluate(es, "oumvlp", drop_missing=drop_missing)
+    pp = r.per_probe
+    assert pp["gallery_views"] == ["000", "090"]
+    assert pp["unmatched"] == ("skip" if drop_missing else "miss")
+    c = pp["conditions"]["NM"]
+    assert c["probe"] == ["1/00/000", "2/00/090", "5/00/000"]
+    assert c["rank"] == [[None, 3], [1, None], [None, None]]
+    # view 000: subject 1 misses, subject 5 misses (counted) or is left out; view 090 hits
+    assert r.metrics["NM"]["rank1_per_view"] == {"000": 0.0, "090": 100.0}
+    _, pview, hits, counted = _view_outcomes(pp, "NM")
+    np.testing.assert_array_equal(hits, [[0, 0], [1, 0], [0, 0]])
+    np.testing.assert_array_equal(counted, [[0, 1], [1, 0], [0, not drop_missing]])
 
 
 def test_grew_submission_csv(sets, tmp_path):

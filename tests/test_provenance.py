@@ -152,18 +152,20 @@ def test_per_probe_outcomes_give_the_protocol_figures(trained):
     r = load_results(run / "results-casia-b.json")
     pp = r["per_probe"]
     assert pp["layout"] == "view-pairs" and pp["gallery_views"] == ["000", "090"]
+    assert pp["unmatched"] == "miss"
     for cond, m in r["metrics"].items():
         c = pp["conditions"][cond]
-        assert len(c["probe"]) == len(c["outcome"]) == r["n_probe"][cond]
+        assert len(c["probe"]) == len(c["rank"]) == r["n_probe"][cond]
         per_view = []
         for pv in pp["gallery_views"]:
-            rows = [o for o, v in zip(c["outcome"], c["view"]) if v == pv]
+            rows = [o for o, v in zip(c["rank"], c["view"]) if v == pv]
             cells = []
             for g, gv in enumerate(pp["gallery_views"]):
                 if gv == pv:
-                    assert {o[g] for o in rows} == {"-"}
+                    assert {o[g] for o in rows} == {None}
                     continue
-                cells.append(round(100 * sum(o[g] == "1" for o in rows) / len(rows), 2))
+                assert all(o[g] is None or o[g] >= 1 for o in rows)
+                cells.append(round(100 * sum(o[g] == 1 for o in rows) / len(rows), 2))
             per_view.append(sum(cells) / len(cells))
             assert per_view[-1] == pytest.approx(m["rank1_per_view"][pv])
         assert sum(per_view) / len(per_view) == pytest.approx(m["rank1"])

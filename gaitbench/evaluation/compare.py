@@ -128,15 +128,31 @@ class Comparison:
 # -- the figures from per-probe outcomes, under bootstrap weights -------------------------------
 
 
-def _view_outcomes(pp: dict, cond: str) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """(probe ids, probe view codes [n], hits [n, V] 0/1, counted [n, V] bool) of a condition."""
+def _view_outcomes(
+    pp: dict, cond: str, drop_missing: bool = False
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(probe ids, probe view codes [n], hits [n, V] 0/1, counted [n, V] bool) of a condition.
+
+    Reads both view-pair layouts (gaitbench/evaluation/results.py): ``rank`` (a hit is rank 1;
+    null is the identical view, never counted, or a subject absent from that gallery view,
+    counted as a miss unless ``unmatched`` is "skip") and the older hit-only ``outcome``
+    strings. ``drop_missing`` (the file's protocol option) stands in for a missing ``unmatched``."""
     c = pp["conditions"][cond]
     views = list(pp["gallery_views"])
     code = {v: i for i, v in enumerate(views)}
+    pview = np.array([code[v] for v in c["view"]], dtype=np.int64)
+    if "rank" in c:
+        rank = np.array(
+            [[np.nan if r is None else r for r in row] for row in c["rank"]], dtype=np.float64
+        ).reshape(len(c["rank"]), len(views))
+        skip = pp.get("unmatched", "skip" if drop_missing else "miss") == "skip"
+        counted = ~np.isnan(rank) if skip else np.ones(rank.shape, dtype=bool)
+        counted[np.arange(len(pview)), pview] = False  # the identical view
+        return list(c["probe"]), pview, (rank == 1).astype(np.float64), counted
     out = np.array([list(o) for o in c["outcome"]], dtype="<U1").reshape(len(c["outcome"]), -1)
     counted = out != "-"
     hits = (out == "1").astype(np.float64)
-    return list(c["probe"]), np.array([code[v] for v in c["view"]]), hits, counted
+    return list(c["probe"]), pview, hits, counted
 
 
 def view_rank1(weights: np.ndarray, pview: np.ndarray, hits: np.ndarray, counted: np.ndarray):
@@ -231,7 +247,8 @@ def compare(
             ids, pview, *_ = _view_outcomes(pp0, cond)
 
             def key(r, cond=cond):
-                i, v, h, c = _view_outcomes(r["per_probe"], cond)
+                drop = bool((r.get("protocol_options") or {}).get("drop_missing"))
+                i, v, h, c = _view_outcomes(r["per_probe"], cond, drop)
                 return i, v, h, c
 
             sa, sb = _aligned(a, key, ids), _aligned(b, key, ids)

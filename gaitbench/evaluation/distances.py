@@ -230,9 +230,61 @@ def nearest_per_group(
     rows of them (all when None); gallery_group int, one per selected gallery row, in
     ``0..n_groups-1``. Returns (distance float32 ``[n, n_groups]``, index int64 ``[n, n_groups]``
     into the selected gallery rows); a group with no gallery sequence gives ``inf`` and index
-    ``-1``. Memory is the prepared gallery plus the chunk size, never ``n x m`` and never a copy
-    of the probes: this is what lets OU-MVLP's 72k x 72k protocol run on a workstation.
+    ``-1``. On an exact tie the earlier selected gallery row is the nearest. Memory is the
+    prepared gallery plus the chunk size, never ``n x m`` and never a copy of the probes: this is
+    what lets OU-MVLP's 72k x 72k protocol run on a workstation.
     """
+    d, i, _ = _scan_groups(
+        probe, gallery, gallery_group, n_groups, metric, device, max_chunk_bytes,
+        probe_rows, gallery_rows, None, None,
+    )  # fmt: skip
+    return d, i
+
+
+def nearest_and_first_match_rank(
+    probe: np.ndarray | torch.Tensor,
+    gallery: np.ndarray | torch.Tensor,
+    gallery_group: np.ndarray,
+    n_groups: int,
+    probe_label: np.ndarray,
+    gallery_label: np.ndarray,
+    metric: str = "euc",
+    device: str | torch.device = "cpu",
+    max_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    probe_rows: np.ndarray | None = None,
+    gallery_rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`nearest_per_group` plus, in the same pass over the distances, the 1-based rank of every
+    probe's first true match (same integer label, one per selected probe / gallery row) within
+    each gallery group: int64 ``[n, n_groups]``, 0 where the group holds no true match.
+
+    The rank is the position of the first true match when the group is sorted by distance with
+    ties kept in gallery order (a stable sort): 1 + the gallery sequences of the group strictly
+    closer than the nearest true match, + those exactly as close that come before it. That is the
+    tie rule of the nearest sequence, so ``rank == 1`` exactly when the nearest sequence is a
+    true match, computed from the very same distance values.
+    """
+    return _scan_groups(
+        probe, gallery, gallery_group, n_groups, metric, device, max_chunk_bytes,
+        probe_rows, gallery_rows, probe_label, gallery_label,
+    )  # fmt: skip
+
+
+def _first_match_rank(d: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """int64 ``[rows]``: stable-sort rank of the first True of ``true`` in each row of the
+    distances ``d`` ``[rows, w]`` (one whole group), 0 for a row without a True."""
+    inf = torch.tensor(float("inf"), dtype=d.dtype, device=d.device)
+    best, at = torch.where(true, d, inf).min(dim=1)  # first index among equal minima
+    before = d < best[:, None]
+    cols = torch.arange(d.shape[1], device=d.device)
+    before |= (d == best[:, None]) & (cols[None, :] < at[:, None])
+    return torch.where(true.any(dim=1), before.sum(dim=1) + 1, torch.zeros_like(at))
+
+
+def _scan_groups(
+    probe, gallery, gallery_group, n_groups, metric, device, max_chunk_bytes,
+    probe_rows, gallery_rows, probe_label, gallery_label,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
     gallery_group = np.asarray(gallery_group, dtype=np.int64)
     selected = _row_indices(len(gallery), gallery_rows)
     # Sort the gallery by group so that every group is a contiguous run of columns: one min per
@@ -243,22 +295,45 @@ def nearest_per_group(
     n = len(_row_indices(len(probe), probe_rows))
     best_d = torch.full((n, n_groups), float("inf"), dtype=torch.float32, device=device)
     best_i = torch.full((n, n_groups), -1, dtype=torch.int64, device=device)
+    ranks = None
+    if probe_label is not None:
+        p_lab = torch.as_tensor(np.asarray(probe_label, dtype=np.int64), device=device)
+        g_lab = torch.as_tensor(np.asarray(gallery_label, dtype=np.int64)[order], device=device)
+        ranks = torch.zeros((n, n_groups), dtype=torch.int64, device=device)
     blocks_of = iter_distance_rows(
         probe, gallery, metric, device, max_chunk_bytes, probe_rows, selected[order]
     )
     for rs, blocks in blocks_of:
         bd, bi = best_d[rs], best_i[rs]
+        # Ranks need a group's distances whole: the columns of a group split over gallery blocks
+        # wait here (copied: the block's buffer is reused) until its last block. Only a group
+        # that straddles a block boundary is held: at most rows x (group size) floats.
+        waiting: list[torch.Tensor] = []
         for cs, d in blocks():
             for g in range(n_groups):
                 lo, hi = max(bounds[g], cs.start), min(bounds[g + 1], cs.stop)
                 if lo >= hi:
                     continue
-                vals, idx = d[:, lo - cs.start : hi - cs.start].min(dim=1)
+                piece = d[:, lo - cs.start : hi - cs.start]
+                vals, idx = piece.min(dim=1)
                 # Strictly smaller only: on an exact tie the earlier gallery sequence stays.
                 better = vals < bd[:, g]
                 bd[:, g] = torch.where(better, vals, bd[:, g])
                 bi[:, g] = torch.where(better, idx + lo, bi[:, g])
+                if ranks is None:
+                    continue
+                if hi < bounds[g + 1]:
+                    waiting.append(piece.clone())
+                    continue
+                whole = torch.cat([*waiting, piece], dim=1) if waiting else piece
+                waiting = []
+                true = g_lab[None, bounds[g] : hi] == p_lab[rs, None]
+                ranks[rs, g] = _first_match_rank(whole, true)
         best_d[rs], best_i[rs] = bd, bi
     best_i = best_i.cpu().numpy()
     mapped = np.where(best_i >= 0, order[np.clip(best_i, 0, None)] if len(order) else -1, -1)
-    return best_d.cpu().numpy(), mapped.astype(np.int64)
+    return (
+        best_d.cpu().numpy(),
+        mapped.astype(np.int64),
+        None if ranks is None else ranks.cpu().numpy(),
+    )

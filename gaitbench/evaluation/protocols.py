@@ -26,7 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from gaitbench.errors import GaitbenchError
-from gaitbench.evaluation.distances import check_metric, iter_distance_rows, nearest_per_group
+from gaitbench.evaluation.distances import (
+    check_metric,
+    iter_distance_rows,
+    nearest_and_first_match_rank,
+)
 from gaitbench.evaluation.embeddings import EmbeddingSet
 from gaitbench.evaluation.metrics import (
     exclude_identical_views,
@@ -161,12 +165,16 @@ def _view_protocol(
     g_idx, p_idx = np.flatnonzero(g_mask), np.flatnonzero(p_mask)
     n_views = len(views)
     # One pass over probe x gallery gives every probe's nearest gallery sequence in each gallery
-    # view; the reference recomputes distances for each of the V x V view pairs instead.
-    _, nearest = nearest_per_group(
+    # view, and the rank of its first true match there (the per-probe outcomes); the reference
+    # recomputes distances for each of the V x V view pairs instead.
+    _, subject_code = np.unique(es.subject.astype(str), return_inverse=True)
+    _, nearest, first_rank = nearest_and_first_match_rank(
         es.embeddings,
         es.embeddings,
         view_code[g_idx],
         n_views,
+        subject_code[p_idx],
+        subject_code[g_idx],
         metric,
         device,
         probe_rows=p_idx,
@@ -177,16 +185,21 @@ def _view_protocol(
     p_subject, p_view, p_cond = es.subject[p_idx], view_code[p_idx], cond[p_idx]
     present = [set(g_subject[view_code[g_idx] == v]) for v in range(n_views)]
 
-    hit = nearest_subject == p_subject[:, None]  # [probes, gallery views]: rank-1 true match
-    counted = np.ones_like(hit)
-    counted[np.arange(len(p_idx)), p_view] = False  # identical view: excluded
-    if drop_missing:
-        counted &= np.array([[s in present[v] for v in range(n_views)] for s in p_subject])
-    outcome = np.where(counted, np.where(hit, "1", "0"), "-")
+    # [probes, gallery views]: rank of the first true match, None for the identical view (left
+    # out) and where the subject has no gallery sequence in that view (a miss, or left out under
+    # drop_missing: "unmatched" says which). Rank 1 is exactly a hit of the nearest sequence.
+    first_rank = first_rank.astype(object)
+    first_rank[first_rank == 0] = None
+    first_rank[np.arange(len(p_idx)), p_view] = None
     probe_ids = np.array(
         [f"{s}/{c}/{v}" for s, c, v in zip(p_subject, es.condition[p_idx], es.view[p_idx])]
     )
-    per_probe = {"layout": "view-pairs", "gallery_views": list(views), "conditions": {}}
+    per_probe = {
+        "layout": "view-pairs",
+        "gallery_views": list(views),
+        "unmatched": "skip" if drop_missing else "miss",
+        "conditions": {},
+    }
 
     metrics, matrices, counts, missing = {}, {}, {}, {}
     for name, conds in spec["probes"].items():
@@ -211,7 +224,7 @@ def _view_protocol(
         per_probe["conditions"][name] = {
             "probe": probe_ids[in_set].tolist(),
             "view": [views[v] for v in p_view[in_set]],
-            "outcome": ["".join(row) for row in outcome[in_set]],
+            "rank": [[None if r is None else int(r) for r in row] for row in first_rank[in_set]],
         }
         metrics[name] = {
             "rank1": float(np.nanmean(per_view)),

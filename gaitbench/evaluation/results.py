@@ -50,13 +50,21 @@ Schema ``gaitbench-results/2`` (all figures in percent; schema 1 files still loa
         "rank1": ..., "rank5": ..., "rank10": ..., "rank20": ..., "mAP": ..., "mINP": ...
       },
       "per_probe": {                      # every probe's outcome (gaitbench compare pairs them)
-        # casia-b / oumvlp: per condition, one character per gallery view (gallery_views order):
-        # "1" its nearest gallery sequence in that view is a true match (rank-1 hit), "0" not,
-        # "-" not counted (the identical view, or with drop_missing a subject absent there).
-        # The protocol is rank-1 only, so the view protocols record rank-1 outcomes.
-        "layout": "view-pairs", "gallery_views": ["000", ...],
+        # casia-b / oumvlp: per condition, for every probe and every gallery view (gallery_views
+        # order) the 1-based rank of its first true match among that view's gallery sequences,
+        # sorted by distance with ties kept in gallery order: 1 + those strictly closer than the
+        # nearest true match + those exactly as close that come before it. That is how the
+        # nearest sequence is chosen, so rank 1 is exactly a rank-1 hit and the protocol's
+        # figures are the share of rank-1 entries. null: not ranked, either the identical view
+        # (always left out) or a subject with no gallery sequence in that view, which the
+        # protocol counts as a miss ("unmatched": "miss") or leaves out (drop_missing: "skip").
+        "layout": "view-pairs", "gallery_views": ["000", "018", ...], "unmatched": "miss",
         "conditions": {"NM": {"probe": ["075/nm-05/000", ...], "view": ["000", ...],
-                              "outcome": ["-1111111111", ...]}},
+                              "rank": [[null, 1, 1, 3, ...], ...]}},
+        # Files written before ranks were recorded hold, instead of "rank" (and without
+        # "unmatched"), "outcome": one character per gallery view, "1" rank-1 hit, "0" miss, "-"
+        # not counted (identical view, or a subject absent there under drop_missing), e.g.
+        # ["-1111111111", ...]. Both are read (gaitbench compare: a hit is rank == 1).
         # grew / gait3d: the 1-based rank of each probe's first true match (null: none in the
         # gallery) and its AP (0..1, null without a true match)
         "layout": "ranking", "unmatched": "miss" | "skip",

@@ -683,3 +683,17 @@ def test_published_selfgait_rows_sit_beside_their_own_protocol_only(tmp_path):
     release = s[s.data.str.startswith("CASIA-B (SelfGait release split) (real data")]
     assert set(release[release.origin == "published"].model) == {"SelfGait"}
     assert release[release.model == "SelfGait"].iloc[0]["NM"] == 93.5
+
+
+def test_pretraining_log_is_found_in_a_copied_tree_of_runs(tmp_path):
+    from gaitbench.reporting.plots import _pretraining_log
+
+    pre, ft = tmp_path / "out" / "runs" / "pretrain" / "s0", tmp_path / "out" / "runs" / "ft" / "s0"
+    for run in (pre, ft):
+        run.mkdir(parents=True)
+        (run / "metrics.jsonl").write_text('{"iteration": 1, "loss": 1.0}\n')
+    # recorded relative to the work folder the runs were trained in, not to this copy
+    (ft / "selfgait.json").write_text(json.dumps({"stage": "finetune", "init": "runs/pretrain/s0"}))
+    assert _pretraining_log(ft / "metrics.jsonl") == pre / "metrics.jsonl"
+    (ft / "selfgait.json").write_text(json.dumps({"stage": "finetune", "init": None}))
+    assert _pretraining_log(ft / "metrics.jsonl") is None

@@ -194,11 +194,16 @@ def _stage_record(run_dir: Path) -> dict:
 
 def _pretraining_log(log: Path) -> Path | None:
     """A SelfGait fine-tuning run's pre-training metrics log (its ``init`` run), if it is found
-    as recorded or beside the fine-tuning run."""
+    as recorded, relative to a folder above the fine-tuning run (a copied tree of runs keeps its
+    relative layout), or beside it."""
     init = _stage_record(log.parent).get("init")
     if not init:
         return None
-    for folder in (Path(init), log.parent.parent / Path(init).name):
+    candidates = [Path(init)]
+    if not Path(init).is_absolute():
+        candidates += [above / init for above in log.parent.parents]
+    candidates.append(log.parent.parent / Path(init).name)
+    for folder in candidates:
         if (folder / "metrics.jsonl").is_file():
             return folder / "metrics.jsonl"
     return None

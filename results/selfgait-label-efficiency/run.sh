@@ -21,10 +21,13 @@
 #
 # Resumable: a run is done when it holds the marker file `done`, an interrupted one is resumed,
 # an evaluation is skipped when its results are newer than the run's checkpoint. Wall seconds per
-# command go to WORKDIR/times.tsv. Results (results JSON, stage records, metrics logs, configs) are
-# copied to OUT/runs/<run>/, then OUT gets the label-efficiency table (table.md, mean +- std over
-# seeds), its JSON and plot, the report of every run, and per-seed `gaitbench compare` of the two
-# arms where that command exists.
+# command go to WORKDIR/times.tsv. Runs are WORKDIR/runs/<configuration>/s<seed> (configurations
+# pretrain, ft-pre-<fraction>, ft-scratch-<fraction>); their results JSON, stage records, metrics
+# logs and configs are copied to OUT/runs/ in the same layout. OUT then gets the label-efficiency
+# table (table.md, mean +- std over seeds), its JSON and plot, the report of every run
+# (report.md, figures/), and compare-<fraction>.json: `gaitbench compare` of the from-scratch and
+# the pre-trained seeds of each fraction (pre-trained minus scratch, paired bootstrap over probes
+# and seeds, 95 % interval, p-value).
 set -euo pipefail
 W=$(mkdir -p "${1:?give a work folder}" && cd "$1" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -52,12 +55,13 @@ COMMON=(--data "$STORE" --set data.ids_per_batch="$P" --set data.seqs_per_id="$K
         --set train.save_every=50)
 
 # train NAME ARGS...: gaitbench train ARGS --out runs/NAME, skipped when done, resumed when interrupted
+# (NAME is <configuration>/s<seed>)
 train() {
   local name=$1; shift
   local run="runs/$name" res=()
   [ -f "$run/done" ] && return 0
   [ -f "$run/checkpoints/last.pt" ] && res=(--resume)
-  timed "train $name" gaitbench train "$@" --out "$run" "${res[@]}"
+  timed "train $name" gaitbench train "$@" --out "$run" --name "${name/\//-}" "${res[@]}"
   touch "$run/done"
 }
 
@@ -80,12 +84,12 @@ keep() {
 
 FINETUNED=()
 for s in $SEEDS; do
-  pre="pretrain-s$s"
+  pre="pretrain/s$s"
   train "$pre" "$MODEL" --stage pretrain -n "$PRE_ITERS" --seed "$s" "${COMMON[@]}"
   keep "$pre"
   for f in $FRACTIONS; do
     for arm in pre scratch; do
-      name="ft-$arm-$f-s$s"
+      name="ft-$arm-$f/s$s"
       init=(); [ "$arm" = pre ] && init=(--init "runs/$pre")
       train "$name" "$MODEL" --stage finetune "${init[@]}" --labels "$f" -n "$FT_ITERS" \
         --seed "$s" "${COMMON[@]}"
@@ -98,13 +102,8 @@ done
 
 gaitbench report --label-efficiency "${FINETUNED[@]}" --plots "$OUT" --out "$OUT/table.md"
 gaitbench report "$OUT/runs" --plots "$OUT/figures" --out "$OUT/report.md"
-if gaitbench compare --help > /dev/null 2>&1; then
-  for s in $SEEDS; do
-    for f in $FRACTIONS; do
-      gaitbench compare "$OUT/runs/ft-pre-$f-s$s" "$OUT/runs/ft-scratch-$f-s$s" --json \
-        > "$OUT/compare-$f-s$s.json"
-    done
-  done
-fi
+for f in $FRACTIONS; do
+  gaitbench compare "$OUT/runs/ft-scratch-$f" "$OUT/runs/ft-pre-$f" --json > "$OUT/compare-$f.json"
+done
 cp "$TIMES" "$OUT/times.tsv"
 echo "study written to $OUT"

@@ -35,10 +35,18 @@ def models_cli() -> None:
 
 
 def _check_dataset(dataset: str) -> None:
+    """A dataset some registered model has a variant for (a tiny variant takes any of them)."""
+    from gaitbench.models import ANY_DATASET, get_entry, list_models
     from gaitbench.paths import DATASETS
 
-    if dataset not in DATASETS:
-        raise GaitbenchError(f"unknown --dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    known = set(DATASETS)
+    for name in list_models():
+        known.update(get_entry(name).datasets())
+    known.discard(ANY_DATASET)
+    if dataset not in known:
+        raise GaitbenchError(
+            f"unknown --dataset {dataset!r}: choose one of {', '.join(sorted(known))}"
+        )
 
 
 @command("complexity")

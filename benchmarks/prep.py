@@ -12,7 +12,7 @@ Generates a CASIA-B-layout tree of 320x240 PNG silhouettes (default 40 sequences
 * ``decode floor``: ``cv2.imread(IMREAD_GRAYSCALE)`` of every frame and nothing else.
 
 It checks that prep's store holds exactly the reference's frames, then prints frames/s and the
-two ratios the issue sets as targets: prep / reference >= 2 and prep / floor >= 0.7.
+two ratios the issues set as targets: prep / reference >= 2 and prep / floor >= 0.9.
 Best of ``--repeats`` (3) interleaved runs each, after one read of every file (warm page cache).
 Wall-clock and CPU seconds (this process plus its workers) are both reported: on a shared machine
 the CPU figure is the steadier one.
@@ -27,6 +27,7 @@ import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver
 from pathlib import Path
 
 import cv2
@@ -124,12 +125,21 @@ def pooled(fn, folders: list[str], workers: int) -> list:
 
 
 def _cpu() -> float:
-    """CPU seconds of this process and its reaped children (the pool's workers)."""
+    """CPU seconds of this process, its reaped children (the benchmark's own pools) and the
+    workers of gaitbench's pools: those are forked by multiprocessing's fork server, which
+    reaps them, so their time is read from the fork server's /proc entry (cutime + cstime)."""
     own, kids = (
         resource.getrusage(resource.RUSAGE_SELF),
         resource.getrusage(resource.RUSAGE_CHILDREN),
     )
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        # fields after the name: utime, stime, cutime, cstime are the 12th-15th (clock ticks)
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def measure(fn) -> tuple[float, float, object]:
@@ -192,7 +202,7 @@ def main() -> None:
         )
         print(
             f"prep / decode floor wall {wall[d] / wall[p]:.2f}    CPU {cpu[d] / cpu[p]:.2f}"
-            "    (target >= 0.70)"
+            "    (target >= 0.90)"
         )
 
 

@@ -28,7 +28,6 @@ from gaitbench import paths
 from gaitbench.data.align import align_frame, check_frame_size
 from gaitbench.data.layouts import LAYOUTS, SequenceSource, discover
 from gaitbench.data.pickles import UnreadablePickle, load_array
-from gaitbench.data.store import StoreWriter
 from gaitbench.data.workers import check_workers, pool_context, single_threaded_opencv
 from gaitbench.errors import GaitbenchError
 
@@ -215,6 +214,10 @@ def prep(
     workers = max(1, min(workers or os.cpu_count() or 1, len(sources)))
 
     summary = PrepSummary(dataset=dataset, raw=raw, store=out, size=size)
+    # Imported here, not at the top: every pool worker imports this module, and the store's
+    # h5py + pandas cost each worker about 0.2 CPU-s it never uses (benchmarks/prep.py).
+    from gaitbench.data.store import StoreWriter
+
     writer = StoreWriter(out, dataset=dataset, size=size, source=str(raw.resolve()), force=force)
     # closing(): on an error or Ctrl-C the pool is shut down right here (before the writer drops
     # its temporary file), not whenever the suspended generator happens to be collected.

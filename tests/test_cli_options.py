@@ -56,6 +56,7 @@ INVALID: dict[str, list[str]] = {
     "difficulty": ["bogus"],
     "overrides": ["bogus", "nokey.x=1", "optimizer.lr=-1"],
     "device": ["gpu", "cuda:99"],
+    "precision": ["bogus", "fp8"],
     "partition": ["bogus"],
     "stage": ["bogus"],
     "pretext": ["bogus"],

@@ -63,6 +63,7 @@ INVALID: dict[str, list[str]] = {
     "protocol": ["bogus"],
     "metric": ["bogus"],
     "name": ["", " "],
+    "precision": ["bogus", "fp8"],
     "a": [MISSING],
     "b": [MISSING],
     "samples": [*INT, "10"],

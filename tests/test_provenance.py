@@ -124,7 +124,8 @@ def test_evaluate_reads_the_store_from_the_run_folder(trained):
     t = r["training"]
     assert (t["seed"], t["iterations"], t["device"]) == (3, 2, "cpu")
     assert t["precision"] == info["precision"]
-    assert t["batch"] == {"p": 2, "k": 2, "frames": 4} and t["wall_seconds"] > 0
+    # Rounded to 0.1 s: two iterations on an idle machine may round to 0.0.
+    assert t["batch"] == {"p": 2, "k": 2, "frames": 4} and t["wall_seconds"] >= 0
     assert (
         t["recipe_hash"].startswith("sha256:") and t["data_fingerprint"] == r["data"]["fingerprint"]
     )

@@ -52,7 +52,8 @@ if [ ! -f "$RUN/done" ]; then
   timed "train gaitset-tiny-curve-s0" gaitbench train gaitset-tiny -n "$N" --seed 0 --data "$STORE" \
     --set data.ids_per_batch=8 --set data.seqs_per_id=4 --set data.workers=1 \
     --set train.save_every="${POINTS[0]}" --set train.keep_last=$((N / POINTS[0])) \
-    --set train.log_every=20 --set "scheduler.milestones=$MILESTONES" --out "$RUN" "${res[@]}"
+    --set train.log_every=20 --precision fp32 --set train.channels_last=false \
+    --set "scheduler.milestones=$MILESTONES" --out "$RUN" "${res[@]}"
   touch "$RUN/done"
 fi
 

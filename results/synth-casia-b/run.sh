@@ -18,7 +18,8 @@ TIMES="$W/times.tsv"; touch "$TIMES"
 timed() { local name=$1; shift; local t0=$SECONDS; "$@"; echo -e "$name\t$((SECONDS - t0))" >> "$TIMES"; }
 STORE="$W/synth-casia-b.h5"
 COMMON=(--data "$STORE" --set data.ids_per_batch=8 --set data.seqs_per_id=4 --set data.workers=1
-        --set train.save_every="$N" --set train.log_every=20)
+        --set train.save_every="$N" --set train.log_every=20
+        --precision fp32 --set train.channels_last=false)
 
 # The milestones of MODEL's recipe, scaled to ITERS iterations, as a YAML list: milestones MODEL ITERS
 milestones() {

@@ -297,7 +297,8 @@ def summary_table(summary, preset: DemoPreset) -> Table:
         )
     else:
         table.caption = (
-            "the papers' figures on real CASIA-B are in report.md, in a block of their own"
+            "published: the papers' figures on real CASIA-B (full models) are in report.md, in a "
+            "block of their own; they are not comparable with synthetic walkers"
         )
     return table
 

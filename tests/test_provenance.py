@@ -105,6 +105,31 @@ def test_info_json_and_synthetic_kind(tmp_path):
     assert info["sequences"] == 3 * 10 * 2 and info["subjects"] == 3
 
 
+def test_a_prepped_synthetic_png_tree_stays_synthetic(tmp_path):
+    """synth --format png leaves gaitbench-synth.json at the tree's root; prep reads it, so the
+    demo's store (synth PNG -> prep) is never labelled real. Without the marker: real."""
+    raw = tmp_path / "raw"
+    args = ["--subjects", "3", "--views", "0,90", "--frames", "4-5"]
+    res = runner.invoke(app, ["synth", str(raw), "--format", "png", *args])
+    assert res.exit_code == 0, res.output
+    for name in ("marked.h5", "unmarked.h5"):
+        if name == "unmarked.h5":
+            (raw / "gaitbench-synth.json").unlink()
+        res = runner.invoke(app, ["prep", "casia-b", str(raw), "--out", str(tmp_path / name),
+                                  "--workers", "1"])  # fmt: skip
+        assert res.exit_code == 0, res.output
+    with Store(tmp_path / "marked.h5") as s:
+        marked = provenance(s)
+    assert marked["kind"] == "synthetic"
+    gen = marked["generator"]
+    assert (gen["subjects"], gen["views"], gen["frames"], gen["seed"]) == (3, [0, 90], [4, 5], 0)
+    with Store(tmp_path / "unmarked.h5") as s:
+        unmarked = provenance(s)
+    assert unmarked["kind"] == "real" and unmarked["generator"] is None
+    # the same frames either way: the marker changes the label, not the content
+    assert marked["fingerprint"] == unmarked["fingerprint"]
+
+
 def test_evaluate_reads_the_store_from_the_run_folder(trained):
     _, store, run = trained
     info = json.loads((run / "run.json").read_text())

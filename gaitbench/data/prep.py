@@ -14,6 +14,7 @@ file is skipped and counted.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -218,7 +219,16 @@ def prep(
     # h5py + pandas cost each worker about 0.2 CPU-s it never uses (benchmarks/prep.py).
     from gaitbench.data.store import StoreWriter
 
-    writer = StoreWriter(out, dataset=dataset, size=size, source=str(raw.resolve()), force=force)
+    kind, generator = tree_provenance(raw)
+    writer = StoreWriter(
+        out,
+        dataset=dataset,
+        size=size,
+        source=str(raw.resolve()),
+        force=force,
+        kind=kind,
+        generator=generator,
+    )
     # closing(): on an error or Ctrl-C the pool is shut down right here (before the writer drops
     # its temporary file), not whenever the suspended generator happens to be collected.
     with writer, contextlib.closing(_run(sources, size, mode, workers)) as results:
@@ -238,6 +248,23 @@ def prep(
     summary.bytes = out.stat().st_size
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def tree_provenance(raw: Path) -> tuple[str, dict | None]:
+    """``("synthetic", generator)`` for a PNG tree rendered by `gaitbench synth --format png`
+    (it leaves ``gaitbench-synth.json`` at its root), else ``("real", None)``."""
+    marker = raw / "gaitbench-synth.json"
+    if not marker.is_file():
+        return "real", None
+    try:
+        info = json.loads(marker.read_text())
+        generator = info["generator"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GaitbenchError(
+            f"{marker} is unreadable ({exc}): re-render the tree with gaitbench synth, or delete "
+            "the file if the tree is not synthetic"
+        ) from None
+    return "synthetic", generator
 
 
 def _count(summary: PrepSummary, result: SequenceResult) -> None:

@@ -43,6 +43,7 @@ reproduced by this baseline.
 from __future__ import annotations
 
 import math
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -64,6 +65,9 @@ DEFAULT_VIEWS = tuple(range(0, 181, 18))
 DIFFICULTIES = tuple(body.DIFFICULTY)
 CASIA_B_SUBJECTS = 124
 TRAIN_FRACTION = 0.6
+# Written at the root of a rendered PNG tree: prep reads it and marks the store synthetic.
+TREE_MARKER = "gaitbench-synth.json"
+
 # Recorded in every synthetic store (attribute ``generator``) and so in every results file made
 # on one: bump it whenever a change makes the renderer draw different silhouettes.
 GENERATOR_VERSION = 1
@@ -298,6 +302,10 @@ def synthesize(
         for n in _map(_render_png, jobs, workers):
             total += n
             tick(1)
+        # The tree says what it is, so that `prep` marks its store synthetic (not real).
+        (tmp / TREE_MARKER).write_text(
+            json.dumps({"format": "gaitbench-synth-tree", "generator": spec.generator()}, indent=1)
+        )
         if out.exists():
             old = out.with_name(f".{out.name}.{os.getpid()}.old")
             out.rename(old)

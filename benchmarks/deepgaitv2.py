@@ -30,13 +30,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import make_store  # noqa: E402  (the training benchmark's generated store)
+from train import make_store, run  # noqa: E402  (the training benchmark's store and loop)
 
 from gaitbench.data.sampling import cut_and_scale  # noqa: E402
 from gaitbench.data.store import Store  # noqa: E402
 from gaitbench.evaluation.extract import extract_embeddings, length_buckets  # noqa: E402
 from gaitbench.models import create  # noqa: E402
-from gaitbench.training import find_recipe, load_recipe, train  # noqa: E402
+from gaitbench.training import find_recipe, load_recipe  # noqa: E402
 from gaitbench.training.losses import GaitLoss  # noqa: E402
 
 MODELS = ("gaitbase-tiny", "deepgaitv2-tiny")  # baseline first
@@ -53,14 +53,8 @@ def batch_sets(p: int, k: int, frames: int, workers: int) -> list[str]:
 
 def loop_speed(model: str, store: Path, out: Path, iterations: int, sets: list[str]) -> dict:
     """The real training loop; the last logged interval (the first is warm-up)."""
-    recipe = load_recipe(
-        find_recipe(model, "casia-b"),
-        [f"model.name={model}", f"train.iterations={iterations}",
-         f"train.log_every={max(iterations // 2, 1)}", f"train.save_every={iterations}",
-         "scheduler.milestones=[]", *sets],
-    )  # fmt: skip
     cpu0 = time.process_time()
-    log = train(recipe, store, out, device="cpu").logs[-1]
+    log = run(model, store, out, iterations, sets, "cpu")
     return {**log, "cpu_s_per_it": (time.process_time() - cpu0) / iterations}
 
 

@@ -68,19 +68,24 @@ evaluate() {
   timed "evaluate gei" gaitbench evaluate --model gei --data "$STORE" --out "$W/runs/gei"
 cp "$W/runs/gei/results-casia-b.json" "$HERE/gei.json"
 
-MODELS=(gaitset-tiny:0 gaitpart-tiny:0 gaitgl-tiny:0 gaitset-tiny:1 gaitpart-tiny:1 hstl-tiny:0 gaitbase-tiny:0)
-if registered deepgaitv2-tiny; then MODELS+=(deepgaitv2-tiny:0); fi
+# MODEL:SEED pairs, in order; MODELS="..." in the environment replaces them (e.g. MODELS="hstl-tiny:0"
+# to run one; the tables are rendered from every results JSON here either way).
+DEFAULT="gaitset-tiny:0 gaitpart-tiny:0 gaitgl-tiny:0 gaitset-tiny:1 gaitpart-tiny:1 hstl-tiny:0 gaitbase-tiny:0"
+if registered deepgaitv2-tiny; then DEFAULT+=" deepgaitv2-tiny:0"; fi
+read -r -a MODELS <<< "${MODELS:-$DEFAULT selfgait-tiny:0}"
 for ms in "${MODELS[@]}"; do
   m=${ms%:*}; s=${ms#*:}
-  train "$m-s$s" "$m" -n "$N" --seed "$s" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$N")"
+  if [ "$m" = selfgait-tiny ]; then
+    # Half the budget label-free pre-training, half fine-tuning from it.
+    H=$((N / 2))
+    train "$m-pretrain-s$s" "$m" --stage pretrain -n "$H" --seed "$s" "${COMMON[@]}"
+    train "$m-s$s" "$m" --stage finetune --init "$W/runs/$m-pretrain-s$s" -n "$H" --seed "$s" "${COMMON[@]}" \
+      --set "scheduler.milestones=$(milestones "$m" "$H")"
+  else
+    train "$m-s$s" "$m" -n "$N" --seed "$s" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$N")"
+  fi
   evaluate "$m-s$s"
 done
-
-m=selfgait-tiny; s=0; H=$((N / 2))
-train "$m-pretrain-s$s" "$m" --stage pretrain -n "$H" --seed "$s" "${COMMON[@]}"
-train "$m-s$s" "$m" --stage finetune --init "$W/runs/$m-pretrain-s$s" -n "$H" --seed "$s" "${COMMON[@]}" \
-  --set "scheduler.milestones=$(milestones "$m" "$H")"
-evaluate "$m-s$s"
 
 cd "$HERE"
 J=(gei.json)

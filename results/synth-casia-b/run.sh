@@ -34,7 +34,7 @@ PY
 
 [ -f "$STORE" ] || timed synth gaitbench synth "$STORE"   # the defaults: 124 subjects, 11 views, 10 sequences
 
-for m in hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny; do
+for m in hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny deepgaitv2-tiny; do
   [ -f "$W/runs/$m/checkpoints/last.pt" ] || timed "train $m" gaitbench train "$m" -n "$N" "${COMMON[@]}" \
     --set "scheduler.milestones=$(milestones "$m" "$N")" --out "$W/runs/$m"
   [ "$W/runs/$m/results-casia-b.json" -nt "$W/runs/$m/checkpoints/last.pt" ] || \
@@ -64,7 +64,7 @@ mkdir -p "$HERE/control"
 cp "$W/runs/$c/results-casia-b.json" "$HERE/control/$c.json"
 
 cd "$HERE"
-J=(hstl-tiny.json gaitset-tiny.json gaitpart-tiny.json gaitgl-tiny.json gaitbase-tiny.json selfgait-tiny.json)
+J=(hstl-tiny.json gaitset-tiny.json gaitpart-tiny.json gaitgl-tiny.json gaitbase-tiny.json deepgaitv2-tiny.json selfgait-tiny.json)
 gaitbench report "${J[@]}" --out table.md --plots .
 gaitbench report "${J[@]}" --latex --out table.tex
 gaitbench report "${J[@]}" --csv --out table.csv

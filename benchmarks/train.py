@@ -39,8 +39,8 @@ import torch
 
 from gaitbench.data.store import StoreWriter
 from gaitbench.models import create
-from gaitbench.training import find_recipe, load_recipe, train
 from gaitbench.training import distributed as D
+from gaitbench.training import find_recipe, load_recipe, train
 from gaitbench.training.losses import GaitLoss
 from gaitbench.training.precision import to_channels_last
 from gaitbench.training.trainer import Trainer, optimisation

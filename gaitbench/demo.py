@@ -17,6 +17,7 @@ The output folder::
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -284,9 +285,9 @@ def summary_table(summary, preset: DemoPreset) -> Table:
         for col in columns:
             v = row[col]
             if col == "iterations":
-                cells.append("-" if v is None or v != v else str(int(v)))
+                cells.append("-" if v is None or math.isnan(v) else str(int(v)))
             elif isinstance(v, float):
-                cells.append("-" if v != v else f"{v:.2f}")
+                cells.append("-" if math.isnan(v) else f"{v:.2f}")
             else:
                 cells.append(str(v))
         style = "dim" if row.get("origin") == "published" else None

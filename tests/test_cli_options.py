@@ -63,7 +63,6 @@ INVALID: dict[str, list[str]] = {
     "protocol": ["bogus"],
     "metric": ["bogus"],
     "name": ["", " "],
-    "precision": ["bogus", "fp8"],
     "a": [MISSING],
     "b": [MISSING],
     "samples": [*INT, "10"],

@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 import torch
 import yaml
+from test_train import SMALL, assert_same_weights, make_store, recipe, weights
 from typer.testing import CliRunner
 
 from gaitbench.cli import app
 from gaitbench.errors import GaitbenchError
 from gaitbench.training import load_checkpoint, train
 from gaitbench.training import precision as P
-from test_train import SMALL, assert_same_weights, make_store, recipe, weights
 
 torch.set_num_threads(1)
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")

@@ -10,7 +10,6 @@ import typer
 from gaitbench.cli._app import command, console, err_console
 from gaitbench.errors import GaitbenchError
 
-
 TABLE_SUFFIXES = (".md", ".csv", ".tex", ".txt")
 
 

@@ -42,8 +42,8 @@ reproduced by this baseline.
 
 from __future__ import annotations
 
-import math
 import json
+import math
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence

@@ -80,7 +80,7 @@ class EmbeddingSet:
     def dataset(self) -> str:
         return str(self.attrs.get("dataset", ""))
 
-    def subset(self, mask: np.ndarray) -> "EmbeddingSet":
+    def subset(self, mask: np.ndarray) -> EmbeddingSet:
         """Rows where ``mask`` (bool ``[N]`` or indices) selects, same attrs."""
         return EmbeddingSet(
             self.embeddings[mask],

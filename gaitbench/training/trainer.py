@@ -46,13 +46,13 @@ from gaitbench.training.hooks import (
     append_jsonl,
 )
 from gaitbench.training.losses import GaitLoss
-from gaitbench.training.runinfo import RunInfoHook
 from gaitbench.training.precision import (
     autocast_dtype,
     checkpoint_precision,
     resolve_precision,
     to_channels_last,
 )
+from gaitbench.training.runinfo import RunInfoHook
 
 
 @dataclass

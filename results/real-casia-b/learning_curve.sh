@@ -29,30 +29,20 @@ done
 STORE="$W/casia-b-real.h5"
 RUN="$W/runs/gaitset-tiny-curve-s0"
 mkdir -p "$W/runs" "$HERE/learning-curve"
-TIMES="$W/times.tsv"; touch "$TIMES"
-timed() { local name=$1; shift; local t0=$SECONDS; "$@"; echo -e "$name\t$((SECONDS - t0))" >> "$TIMES"; }
+source "$HERE/../budget.sh"   # COMMON, timed, milestones
 
 if [ ! -f "$STORE" ]; then
   [ -n "$RAW" ] || { echo "no store $STORE: pass the pkl tree as the second argument" >&2; exit 1; }
   timed prep gaitbench prep casia-b "$RAW" --layout opengait --out "$STORE"
 fi
 
-MILESTONES=$(python3 - "$N" <<'PY'
-import sys
-from gaitbench.training.config import find_recipe, load_recipe
-r = load_recipe(find_recipe("gaitset-tiny", "casia-b"))
-n = int(sys.argv[1])
-print("[" + ",".join(str(max(1, round(m * n / r.train.iterations))) for m in r.scheduler.milestones) + "]")
-PY
-)
+MILESTONES=$(milestones gaitset-tiny "$N")
 
 if [ ! -f "$RUN/done" ]; then
   res=(); if [ -f "$RUN/checkpoints/last.pt" ]; then res=(--resume); fi
   # A checkpoint every 200 iterations, all kept (3,200 / 200 = 16): the points are among them.
-  timed "train gaitset-tiny-curve-s0" gaitbench train gaitset-tiny -n "$N" --seed 0 --data "$STORE" \
-    --set data.ids_per_batch=8 --set data.seqs_per_id=4 --set data.workers=1 \
+  timed "train gaitset-tiny-curve-s0" gaitbench train gaitset-tiny -n "$N" --seed 0 "${COMMON[@]}" \
     --set train.save_every="${POINTS[0]}" --set train.keep_last=$((N / POINTS[0])) \
-    --set train.log_every=20 --precision fp32 --set train.channels_last=false \
     --set "scheduler.milestones=$MILESTONES" --out "$RUN" "${res[@]}"
   touch "$RUN/done"
 fi

@@ -14,23 +14,8 @@ W=${1:?give a work folder}
 N=${2:-400}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W/runs"
-TIMES="$W/times.tsv"; touch "$TIMES"
-timed() { local name=$1; shift; local t0=$SECONDS; "$@"; echo -e "$name\t$((SECONDS - t0))" >> "$TIMES"; }
 STORE="$W/synth-casia-b.h5"
-COMMON=(--data "$STORE" --set data.ids_per_batch=8 --set data.seqs_per_id=4 --set data.workers=1
-        --set train.save_every="$N" --set train.log_every=20
-        --precision fp32 --set train.channels_last=false)
-
-# The milestones of MODEL's recipe, scaled to ITERS iterations, as a YAML list: milestones MODEL ITERS
-milestones() {
-  python3 - "$1" "$2" <<'PY'
-import sys
-from gaitbench.training.config import find_recipe, load_recipe
-r = load_recipe(find_recipe(sys.argv[1], "casia-b"))
-n = int(sys.argv[2])
-print("[" + ",".join(str(max(1, round(m * n / r.train.iterations))) for m in r.scheduler.milestones) + "]")
-PY
-}
+source "$HERE/../budget.sh"   # COMMON, timed, milestones
 
 [ -f "$STORE" ] || timed synth gaitbench synth "$STORE"   # the defaults: 124 subjects, 11 views, 10 sequences
 

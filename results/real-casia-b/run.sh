@@ -82,7 +82,8 @@ cat >> table.md <<EOF
 
 Published rows are full-size models trained with their papers' full budgets (the recipes in
 gaitbench/recipes: GaitSet 40,000 iterations of 8 x 16 sequences, GaitPart 120,000 of 8 x 16,
-GaitGL 80,000 of 8 x 8, GaitBase 60,000 of 8 x 16, HSTL 90,000 of 8 x 8, on GPUs). The rows of
+GaitGL 80,000 of 8 x 8, GaitBase 60,000 of 8 x 16, HSTL 90,000 of 8 x 8, on GPUs; DeepGaitV2
+has no published CASIA-B figure). The rows of
 this benchmark are tiny variants after $N iterations of 8 x 4 sequences on a 2-core CPU, and the
 GEI floor has no training at all: the gap to a published row is budget and width, not a failed
 reproduction.

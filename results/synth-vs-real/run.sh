@@ -27,7 +27,10 @@ cp "$W/runs/gei-synthetic/results-casia-b.json" "$HERE/synthetic/gei.json"
 
 SYN=("$HERE/synthetic/gei.json"); REAL=()
 if [ -f "$ROOT/results/real-casia-b/gei.json" ]; then REAL+=("$ROOT/results/real-casia-b/gei.json"); fi
-for m in hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny deepgaitv2-tiny selfgait-tiny; do
+# selfgait-tiny is left out until its synthetic run is redone: that run (results/synth-casia-b/)
+# fine-tuned with Adam at 1e-5, the recipe before SelfGait's release training was restored, while
+# the real run continues the pre-training SGD, so the pair would compare two recipes.
+for m in hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny deepgaitv2-tiny; do
   if [ -f "$ROOT/results/synth-casia-b/$m.json" ]; then SYN+=("$ROOT/results/synth-casia-b/$m.json"); fi
   if [ -f "$ROOT/results/real-casia-b/$m-s0.json" ]; then REAL+=("$ROOT/results/real-casia-b/$m-s0.json"); fi
 done

@@ -253,7 +253,9 @@ def prep(
 def tree_provenance(raw: Path) -> tuple[str, dict | None]:
     """``("synthetic", generator)`` for a PNG tree rendered by `gaitbench synth --format png`
     (it leaves ``gaitbench-synth.json`` at its root), else ``("real", None)``."""
-    marker = raw / "gaitbench-synth.json"
+    from gaitbench.data.synth import TREE_MARKER  # the name synth writes; kept out of the workers
+
+    marker = raw / TREE_MARKER
     if not marker.is_file():
         return "real", None
     try:

@@ -13,7 +13,7 @@ COMMON=(--data "$STORE" --set data.ids_per_batch=8 --set data.seqs_per_id=4 --se
         --set train.save_every="$N" --set train.log_every=20
         --precision fp32 --set train.channels_last=false)
 
-timed() { local name=$1; shift; local t0=$SECONDS; "$@"; echo -e "$name\t$((SECONDS - t0))" >> "$TIMES"; }
+source "$(dirname "${BASH_SOURCE[0]}")/timing.sh"   # timed
 
 milestones() {
   python3 - "$1" "$2" <<'PY'

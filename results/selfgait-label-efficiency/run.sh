@@ -49,7 +49,7 @@ OUT=$(mkdir -p "${OUT:-$HERE}" && cd "${OUT:-$HERE}" && pwd)
 cd "$W"
 mkdir -p runs
 TIMES="$W/times.tsv"; touch "$TIMES"
-timed() { local name=$1; shift; local t0=$SECONDS; "$@"; echo -e "$name\t$((SECONDS - t0))" >> "$TIMES"; }
+source "$HERE/../timing.sh"   # timed
 COMMON=(--data "$STORE" --set data.ids_per_batch="$P" --set data.seqs_per_id="$K"
         --set data.frames="$FRAMES" --set data.workers="$WORKERS" --set train.log_every=10
         --set train.save_every=50)

@@ -18,7 +18,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 SYN_STORE="$W/synth-casia-b.h5"
 mkdir -p "$W/runs" "$HERE/synthetic"
 TIMES="$W/times.tsv"; touch "$TIMES"
-timed() { local name=$1; shift; local t0=$SECONDS; "$@"; echo -e "$name\t$((SECONDS - t0))" >> "$TIMES"; }
+source "$HERE/../timing.sh"   # timed
 
 [ -f "$SYN_STORE" ] || timed synth gaitbench synth "$SYN_STORE"   # the defaults: 124 subjects, 11 views
 [ -f "$W/runs/gei-synthetic/results-casia-b.json" ] || \

@@ -47,6 +47,12 @@ def synth_command(
         help="easy | standard | hard: spread of people, within-person "
         "variation, bag/coat strength and segmentation noise.",
     ),
+    tune: str = typer.Option(
+        "",
+        "--tune",
+        help="KNOB=VALUE,... replacing the difficulty level's knobs (people, within, cover, "
+        "noise; standard is 1 each), e.g. within=1.3,noise=1.5: for calibrating against real data.",
+    ),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     preview: Path | None = typer.Option(
@@ -64,6 +70,7 @@ def synth_command(
         gaitbench synth data/raw/casia-b --format png             # a raw tree for `gaitbench prep`
         gaitbench synth small.h5 --subjects 24 --views 0,90,180 --frames 30-40 --difficulty easy
         gaitbench synth --preview sheet.png --subjects 4
+        gaitbench synth harder.h5 --tune within=1.3,noise=1.5    # standard, two knobs replaced
     """
     if size is not None and fmt == "png":
         raise GaitbenchError(
@@ -77,6 +84,7 @@ def synth_command(
         size=size or 64,
         seed=seed,
         difficulty=difficulty,
+        tune=synth.parse_tune(tune),
     )
     if out is None and preview is None:
         raise GaitbenchError("synth needs OUT (a store or folder to write) or --preview OUT.png")

@@ -18,7 +18,9 @@ Difficulty (``--difficulty``) scales four things (see ``synth_body.DIFFICULTY``)
 far apart subjects' body shapes and gait styles are; ``within``, each person's sequence-to-sequence
 variation (speed, amplitudes, arm swing, lean, heading, camera distance/height/zoom); ``cover``,
 how much the bags and coats change the outline; ``noise``, segmentation noise (ragged edges,
-holes, broken and blank frames, shadow blobs).
+holes, broken and blank frames, shadow blobs). ``--tune KNOB=VALUE,...`` replaces single knobs of
+the level (``SynthSpec.tune``; recorded in the store's ``generator`` attribute and its results
+files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 
 Calibration: rank-1 (%) of a nearest neighbour on gait energy images (GEI-NN: mean aligned
 64x44 silhouette per sequence, Euclidean distance), CASIA-B protocol (gallery nm-01..04; probes
@@ -84,6 +86,8 @@ class SynthSpec:
     size: int = 64
     seed: int = 0
     difficulty: str = "standard"
+    # (knob, value) pairs that replace the difficulty level's own (``--tune within=1.3``), sorted.
+    tune: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.subjects < 1:
@@ -102,6 +106,18 @@ class SynthSpec:
             raise GaitbenchError(
                 f"unknown difficulty {self.difficulty!r}: choose one of {', '.join(DIFFICULTIES)}"
             )
+        for knob, value in self.tune:
+            if knob not in body.KNOBS:
+                raise GaitbenchError(
+                    f"--tune {knob}: unknown knob; choose among {', '.join(body.KNOBS)}"
+                )
+            if not (math.isfinite(value) and value >= 0):
+                raise GaitbenchError(f"--tune {knob}={value}: give a finite value >= 0")
+
+    @property
+    def knobs(self) -> dict[str, float]:
+        """The generator's four knobs: the difficulty level's, with ``tune`` applied."""
+        return {**body.DIFFICULTY[self.difficulty], **dict(self.tune)}
 
     @property
     def id_width(self) -> int:
@@ -135,7 +151,7 @@ class SynthSpec:
             "size": self.size,
             "difficulty": self.difficulty,
             "seed": self.seed,
-        }
+        } | ({"tune": dict(self.tune)} if self.tune else {})
 
 
 def parse_views(text: str) -> tuple[int, ...]:
@@ -162,6 +178,28 @@ def parse_frames(text: str) -> tuple[int, int]:
         raise GaitbenchError(f"--frames {text!r} is not LO-HI: use e.g. 60-100") from None
 
 
+def parse_tune(text: str) -> tuple[tuple[str, float], ...]:
+    """``"within=1.3,noise=1.5"`` -> ``(("noise", 1.5), ("within", 1.3))``; ``""`` -> ``()``."""
+    pairs = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        knob, sep, value = item.partition("=")
+        try:
+            pairs[knob.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise GaitbenchError(
+                f"--tune {item!r} is not KNOB=VALUE: use e.g. within=1.3,noise=1.5 "
+                f"(knobs: {', '.join(body.KNOBS)})"
+            )
+    return tuple(sorted(pairs.items()))
+
+
+def format_tune(tune: tuple[tuple[str, float], ...]) -> str:
+    """The inverse of `parse_tune`: ``"noise=1.5,within=1.3"``."""
+    return ",".join(f"{knob}={value:g}" for knob, value in tune)
+
+
 def subject_rng(seed: int, subject: int) -> np.random.Generator:
     return np.random.default_rng([seed, 0, subject])
 
@@ -174,10 +212,11 @@ def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
     """Render one raw sequence: uint8 ``[T, 240, 320]`` with values 0 / 255."""
-    person = body.sample_subject(subject_rng(spec.seed, subject), spec.difficulty)
+    knobs = spec.knobs
+    person = body.sample_subject(subject_rng(spec.seed, subject), knobs)
     rng = sequence_rng(spec.seed, subject, condition, view)
-    walk = body.sample_walk(rng, view, spec.frames, spec.difficulty)
-    parts = body.build_body(person, walk, condition, spec.difficulty)
+    walk = body.sample_walk(rng, view, spec.frames, knobs)
+    parts = body.build_body(person, walk, condition, knobs)
     frames = body.rasterise(parts, body.Camera.at_view(view, walk))
     if noise:
         body.segmentation_noise(frames, rng, walk.noise)
@@ -269,7 +308,7 @@ def synthesize(
             f"gaitbench synth seed={spec.seed} difficulty={spec.difficulty} "
             f"subjects={spec.subjects} views={','.join(map(str, spec.views))} "
             f"frames={spec.frames[0]}-{spec.frames[1]}"
-        )
+        ) + (f" tune={format_tune(spec.tune)}" if spec.tune else "")
         jobs = [(spec, s, c, v) for s, c, v in seqs]
         written = 0
         total = 0

@@ -24,6 +24,7 @@ gives the double-bump vertical bounce of real walking without modelling it separ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -42,6 +43,13 @@ DIFFICULTY = {
     "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0),
     "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6),
 }
+KNOBS = tuple(DIFFICULTY["standard"])
+
+
+def knobs(difficulty: str | Mapping[str, float]) -> Mapping[str, float]:
+    """The four knobs of a named level (``DIFFICULTY``), or a mapping of them as given."""
+    return DIFFICULTY[difficulty] if isinstance(difficulty, str) else difficulty
+
 
 BAGS = ("backpack", "shoulder", "hand")
 
@@ -109,9 +117,11 @@ def _n(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float) -
     return float(np.clip(rng.normal(mean, sd), lo, hi))
 
 
-def sample_subject(rng: np.random.Generator, difficulty: str = "standard") -> Subject:
+def sample_subject(
+    rng: np.random.Generator, difficulty: str | Mapping[str, float] = "standard"
+) -> Subject:
     """Draw a person. ``difficulty`` scales how far apart people are (``people``)."""
-    k = DIFFICULTY[difficulty]["people"]
+    k = knobs(difficulty)["people"]
     d = np.radians
     return Subject(
         height=_n(rng, 1.70, 0.085 * k, 1.45, 1.98),
@@ -151,11 +161,14 @@ def sample_subject(rng: np.random.Generator, difficulty: str = "standard") -> Su
 
 
 def sample_walk(
-    rng: np.random.Generator, view: float, frames: tuple[int, int], difficulty: str = "standard"
+    rng: np.random.Generator,
+    view: float,
+    frames: tuple[int, int],
+    difficulty: str | Mapping[str, float] = "standard",
 ) -> Walk:
     """Draw one sequence's variation and camera for a view azimuth in degrees."""
-    w = DIFFICULTY[difficulty]["within"]
-    noise = DIFFICULTY[difficulty]["noise"]
+    w = knobs(difficulty)["within"]
+    noise = knobs(difficulty)["noise"]
     dist = _n(rng, 7.0, 0.4 * w, 5.5, 8.5)
     return Walk(
         frames=int(rng.integers(frames[0], frames[1] + 1)),
@@ -236,9 +249,11 @@ class Parts:
         self.ells.append((centre, rot, np.asarray(radii, dtype=np.float64)))
 
 
-def build_body(s: Subject, w: Walk, condition: str, difficulty: str = "standard") -> Parts:
+def build_body(
+    s: Subject, w: Walk, condition: str, difficulty: str | Mapping[str, float] = "standard"
+) -> Parts:
     """Pose the body for every frame of the walk and return its volumetric parts (world metres)."""
-    cover = DIFFICULTY[difficulty]["cover"]
+    cover = knobs(difficulty)["cover"]
     T = w.frames
     t = np.arange(T) / FPS
     freq = s.stride_freq * w.speed**0.5

@@ -256,7 +256,8 @@ def _generator_text(data: dict) -> str:
     if g.get("views"):
         parts.append(f"{len(g['views'])} views")
     if g.get("difficulty"):
-        parts.append(str(g["difficulty"]))
+        tune = ",".join(f"{k}={v:g}" for k, v in sorted((g.get("tune") or {}).items()))
+        parts.append(str(g["difficulty"]) + (f" tuned {tune}" if tune else ""))
     if g.get("seed") is not None:
         parts.append(f"seed {g['seed']}")
     return "gaitbench synth: " + ", ".join(parts)

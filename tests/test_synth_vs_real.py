@@ -116,6 +116,27 @@ def test_no_common_model_is_an_error():
         side_by_side(SYNTH[:1], REAL[2:3])
 
 
+def test_different_budgets_on_the_two_sides_are_refused():
+    def trained(r: dict, iterations: int, p: int = 8) -> dict:
+        return r | {"training": {"iterations": iterations, "batch": {"p": p, "k": 4, "frames": 30}}}
+
+    synth = [trained(SYNTH[0], 2), SYNTH[3]]  # the floor has no training: never a mismatch
+    real = [trained(REAL[0], 400), trained(REAL[1], 400), REAL[4]]
+    with pytest.raises(
+        GaitbenchError,
+        match=r"gaitset-tiny was trained with 2 iterations of 8 x 4 x 30 on the synthetic side "
+        r"but 400 iterations of 8 x 4 x 30 on the real side: compare equal budgets",
+    ):
+        side_by_side(synth, real)
+    real[1] = trained(REAL[1], 400, p=4)  # two budgets among the real seeds: named both
+    with pytest.raises(GaitbenchError, match="400 iterations of 4 x 4 x 30 / 400 iterations of 8"):
+        side_by_side([trained(SYNTH[0], 400), SYNTH[3]], real)
+    df = side_by_side([trained(SYNTH[0], 400), SYNTH[3]], [trained(REAL[0], 400), REAL[4]])
+    assert sorted(set(df.model)) == ["gaitset-tiny", "gei"]
+    # A file that does not record its budget (older results) is not refused.
+    assert len(side_by_side(SYNTH, [trained(REAL[0], 400), *REAL[1:]])) == 16
+
+
 def test_compare_script_writes_the_tables(tmp_path):
     for side, rs in (("synthetic", SYNTH), ("real", REAL)):
         (tmp_path / side).mkdir()

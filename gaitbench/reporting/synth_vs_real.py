@@ -69,10 +69,37 @@ def model_means(results: list[dict]) -> pd.DataFrame:
     return out.rename(columns={"mean": "rank1", "count": "n"}).reset_index()
 
 
+def budget(result: dict) -> str | None:
+    """A results file's training budget as text (``400 iterations of 8 x 4 x 30``); None for a
+    model without training (the floor) or a file that does not record it."""
+    t = result.get("training") or {}
+    if t.get("iterations") is None:
+        return None
+    b = t.get("batch") or {}
+    return f"{t['iterations']} iterations of {b.get('p')} x {b.get('k')} x {b.get('frames')}"
+
+
+def check_budgets(synthetic: list[dict], real: list[dict]) -> None:
+    """Refuse a model trained under different budgets on the two sides: its difference would
+    measure the budget, not the data."""
+    for model in sorted({x["model"] for x in synthetic} & {x["model"] for x in real}):
+        sides = [
+            {budget(x) for x in results if x["model"] == model} - {None}
+            for results in (synthetic, real)
+        ]
+        if all(sides) and sides[0] != sides[1]:
+            raise GaitbenchError(
+                f"{model} was trained with {' / '.join(sorted(sides[0]))} on the synthetic side "
+                f"but {' / '.join(sorted(sides[1]))} on the real side: compare equal budgets"
+            )
+
+
 def side_by_side(synthetic: list[dict], real: list[dict]) -> pd.DataFrame:
     """Models present on both sides: model, condition, synthetic, real, difference (synthetic -
     real, points), within (|difference| <= TOLERANCE), n_synthetic, n_real. Ordered by the real
-    mean over conditions, best first, the floor last; conditions NM, BG, CL, mean."""
+    mean over conditions, best first, the floor last; conditions NM, BG, CL, mean. A model trained
+    under different budgets on the two sides is refused (`check_budgets`)."""
+    check_budgets(synthetic, real)
     s, r = model_means(synthetic), model_means(real)
     df = s.merge(r, on=["model", "condition"], suffixes=("_synthetic", "_real"))
     if df.empty:

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Calibrating the synthetic walkers against real CASIA-B, one candidate at a time: the default
+# synthetic store with some of the generator's knobs replaced (`gaitbench synth --tune`), the GEI
+# floor and the tiny models trained on it under the benchmarks' budget (results/budget.sh: the
+# same as results/real-casia-b/ and results/synth-casia-b/), and the side-by-side table against
+# the real seed-0 runs (results/real-casia-b/*-s0.json).
+# Usage (from the repository root):
+#   TUNE=within=1.3,noise=1.5 bash results/synth-vs-real/calibrate.sh WORKDIR [ITERATIONS]
+#   TUNE    the candidate: KNOB=VALUE,... over the standard level (knobs: people, within, cover,
+#           noise; 1 each in the standard level; see gaitbench/data/synth_body.py)
+#   MODELS  "model:seed ..." to train (default: the seven tiny models, seed 0). A cheap screen of a
+#           candidate: MODELS="gaitset-tiny:0 hstl-tiny:0" (about 40 minutes on 2 idle cores);
+#           the whole set is about 2.5 hours.
+#   SYNTH_ARGS  more options for `gaitbench synth`, for a smoke run of this script only (e.g.
+#           "--subjects 8 --views 0,90 --frames 20-30"); such a store is not CASIA-B-shaped and
+#           its table says nothing about the calibration.
+# Writes WORKDIR/<label>/ (the store, runs/, times.tsv; label = the knobs, e.g.
+# noise1.5-within1.3) and results/synth-vs-real/calibration/<label>/: every results JSON
+# (`synthetic/`), table.md, table.csv, agreement.csv and times.tsv. Resumable: a finished run
+# (marker `done`) or evaluation is not redone; an interrupted training is resumed.
+set -euo pipefail
+: "${TUNE:?set TUNE=KNOB=VALUE,... (e.g. TUNE=within=1.3): the candidate to calibrate}"
+BASE=${1:?give a work folder}
+N=${2:-400}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+LABEL=$(python3 -c "import sys; from gaitbench.data.synth import parse_tune
+print('-'.join(f'{k}{v:g}' for k, v in parse_tune(sys.argv[1])))" "$TUNE")
+W="$BASE/$LABEL"
+STORE="$W/synth-casia-b.h5"
+OUT="$HERE/calibration/$LABEL"
+mkdir -p "$W/runs" "$OUT/synthetic"
+source "$HERE/../budget.sh"   # COMMON, timed, milestones
+
+train() {
+  local name=$1; shift
+  local run="$W/runs/$name" res=()
+  [ -f "$run/done" ] && return 0
+  [ -f "$run/checkpoints/last.pt" ] && res=(--resume)
+  timed "train $name" gaitbench train "$@" --out "$run" "${res[@]}"
+  touch "$run/done"
+}
+
+evaluate() {
+  local run="$W/runs/$1"
+  [ "$run/results-casia-b.json" -nt "$run/checkpoints/last.pt" ] || \
+    timed "evaluate $1" gaitbench evaluate "$run" --data "$STORE"
+  cp "$run/results-casia-b.json" "$OUT/synthetic/$1.json"
+}
+
+# The default store's every other setting (124 subjects, 11 views, 60-100 frames, seed 0).
+[ -f "$STORE" ] || timed synth gaitbench synth "$STORE" --tune "$TUNE" ${SYNTH_ARGS:-}
+[ -f "$W/runs/gei/results-casia-b.json" ] || \
+  timed "evaluate gei" gaitbench evaluate --model gei --data "$STORE" --out "$W/runs/gei"
+cp "$W/runs/gei/results-casia-b.json" "$OUT/synthetic/gei.json"
+
+DEFAULT="gaitset-tiny:0 hstl-tiny:0 gaitgl-tiny:0 gaitpart-tiny:0 gaitbase-tiny:0 deepgaitv2-tiny:0 selfgait-tiny:0"
+read -r -a RUNS <<< "${MODELS:-$DEFAULT}"
+for ms in "${RUNS[@]}"; do
+  m=${ms%:*}; s=${ms#*:}
+  if [ "$m" = selfgait-tiny ]; then
+    # As both benchmarks: half the budget label-free pre-training, half fine-tuning from it.
+    H=$((N / 2))
+    train "$m-pretrain-s$s" "$m" --stage pretrain -n "$H" --seed "$s" "${COMMON[@]}"
+    train "$m-s$s" "$m" --stage finetune --init "$W/runs/$m-pretrain-s$s" -n "$H" --seed "$s" \
+      "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$H")"
+  else
+    train "$m-s$s" "$m" -n "$N" --seed "$s" "${COMMON[@]}" \
+      --set "scheduler.milestones=$(milestones "$m" "$N")"
+  fi
+  evaluate "$m-s$s"
+done
+
+REAL=("$ROOT/results/real-casia-b/gei.json")
+for j in "$OUT"/synthetic/*-s0.json; do
+  r="$ROOT/results/real-casia-b/$(basename "$j")"
+  if [ -f "$r" ]; then REAL+=("$r"); fi
+done
+python3 "$HERE/compare.py" --synthetic "$OUT"/synthetic/*.json --real "${REAL[@]}" --out "$OUT"
+cp "$TIMES" "$OUT/times.tsv"

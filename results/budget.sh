@@ -7,6 +7,8 @@
 #   timed NAME CMD...       runs CMD and appends "NAME<TAB>wall seconds" to $W/times.tsv
 #   milestones MODEL ITERS  the model's CASIA-B recipe milestones scaled by ITERS / the recipe's
 #                           iterations, as a YAML list for --set scheduler.milestones=...
+#   train NAME ARGS...      `gaitbench train ARGS --out $W/runs/NAME`, timed; skipped when the run
+#                           holds the marker `done`, resumed when it has a checkpoint but no marker
 TIMES="$W/times.tsv"
 mkdir -p "$W"; touch "$TIMES"
 COMMON=(--data "$STORE" --set data.ids_per_batch=8 --set data.seqs_per_id=4 --set data.workers=1
@@ -23,4 +25,13 @@ r = load_recipe(find_recipe(sys.argv[1], "casia-b"))
 n = int(sys.argv[2])
 print("[" + ",".join(str(max(1, round(m * n / r.train.iterations))) for m in r.scheduler.milestones) + "]")
 PY
+}
+
+train() {
+  local name=$1; shift
+  local run="$W/runs/$name" res=()
+  [ -f "$run/done" ] && return 0
+  [ -f "$run/checkpoints/last.pt" ] && res=(--resume)
+  timed "train $name" gaitbench train "$@" --out "$run" "${res[@]}"
+  touch "$run/done"
 }

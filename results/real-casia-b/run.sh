@@ -24,20 +24,11 @@ N=${3:-400}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W/runs"
 STORE="$W/casia-b-real.h5"
-source "$HERE/../budget.sh"   # COMMON, timed, milestones
+source "$HERE/../budget.sh"   # COMMON, timed, milestones, train
 
 registered() { python3 -c "import sys; from gaitbench.models import list_models; sys.exit('$1' not in list_models())"; }
 
 # train NAME ARGS...: gaitbench train ARGS --out runs/NAME, skipped when done, resumed when interrupted
-train() {
-  local name=$1; shift
-  local run="$W/runs/$name" res=()
-  [ -f "$run/done" ] && return 0
-  [ -f "$run/checkpoints/last.pt" ] && res=(--resume)
-  timed "train $name" gaitbench train "$@" --out "$run" "${res[@]}"
-  touch "$run/done"
-}
-
 # evaluate NAME: the protocol on runs/NAME (skipped when its results are newer than its checkpoint)
 evaluate() {
   local run="$W/runs/$1"

@@ -9,45 +9,49 @@
 # CASIA-B recipe (optimizer, learning rate, weight decay, losses, sampler), with the learning-rate
 # milestones scaled by ITERATIONS / the recipe's iterations. SelfGait spends half the budget on
 # label-free pre-training (two-view pretext) and half on fine-tuning from it.
+# MODELS="m1 m2 ..." in the environment trains only those (default: all seven); the tables are
+# drawn from every model's results JSON here, rerun or not. A run folder holding the marker
+# `done` is not retrained; one interrupted is resumed from its checkpoint.
 set -euo pipefail
 W=${1:?give a work folder}
 N=${2:-400}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W/runs"
 STORE="$W/synth-casia-b.h5"
-source "$HERE/../budget.sh"   # COMMON, timed, milestones
+source "$HERE/../budget.sh"   # COMMON, timed, milestones, train
 
 [ -f "$STORE" ] || timed synth gaitbench synth "$STORE"   # the defaults: 124 subjects, 11 views, 10 sequences
 
-for m in hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny deepgaitv2-tiny; do
-  [ -f "$W/runs/$m/checkpoints/last.pt" ] || timed "train $m" gaitbench train "$m" -n "$N" "${COMMON[@]}" \
-    --set "scheduler.milestones=$(milestones "$m" "$N")" --out "$W/runs/$m"
-  [ "$W/runs/$m/results-casia-b.json" -nt "$W/runs/$m/checkpoints/last.pt" ] || \
-    timed "evaluate $m" gaitbench evaluate "$W/runs/$m" --data "$STORE"
-  cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
+# evaluate NAME: the CASIA-B protocol on WORKDIR/runs/NAME (skipped when newer than its checkpoint)
+evaluate() {
+  local run="$W/runs/$1"
+  [ "$run/results-casia-b.json" -nt "$run/checkpoints/last.pt" ] || \
+    timed "evaluate $1" gaitbench evaluate "$run" --data "$STORE"
+}
+
+read -r -a RUNS <<< "${MODELS:-hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny deepgaitv2-tiny selfgait-tiny}"
+for m in "${RUNS[@]}"; do
+  if [ "$m" = selfgait-tiny ]; then
+    H=$((N / 2))
+    train "$m-pretrain" "$m" --stage pretrain -n "$H" "${COMMON[@]}"
+    train "$m" "$m" --stage finetune --init "$W/runs/$m-pretrain" -n "$H" "${COMMON[@]}" \
+      --set "scheduler.milestones=$(milestones "$m" "$H")"
+    evaluate "$m"
+    cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
+    # Control for SelfGait: the same fine-tuning (recipe, iterations, milestones) from a random
+    # initialisation instead of the pre-trained backbone. Not part of the tables below.
+    c=selfgait-tiny-scratch
+    train "$c" "$m" --stage finetune -n "$H" "${COMMON[@]}" \
+      --set "scheduler.milestones=$(milestones "$m" "$H")"
+    evaluate "$c"
+    mkdir -p "$HERE/control"
+    cp "$W/runs/$c/results-casia-b.json" "$HERE/control/$c.json"
+  else
+    train "$m" "$m" -n "$N" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$N")"
+    evaluate "$m"
+    cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
+  fi
 done
-
-m=selfgait-tiny
-H=$((N / 2))
-[ -f "$W/runs/$m-pretrain/checkpoints/last.pt" ] || timed "pretrain $m" gaitbench train "$m" --stage pretrain \
-  -n "$H" "${COMMON[@]}" --out "$W/runs/$m-pretrain"
-[ -f "$W/runs/$m/checkpoints/last.pt" ] || timed "finetune $m" gaitbench train "$m" --stage finetune \
-  --init "$W/runs/$m-pretrain" -n "$H" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$H")" \
-  --out "$W/runs/$m"
-[ "$W/runs/$m/results-casia-b.json" -nt "$W/runs/$m/checkpoints/last.pt" ] || \
-  timed "evaluate $m" gaitbench evaluate "$W/runs/$m" --data "$STORE"
-cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
-
-# Control for SelfGait: the same fine-tuning (recipe, iterations, milestones) from a random
-# initialisation instead of the pre-trained backbone. Not part of the tables below.
-c=selfgait-tiny-scratch
-[ -f "$W/runs/$c/checkpoints/last.pt" ] || timed "finetune $c" gaitbench train "$m" --stage finetune \
-  -n "$H" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$H")" --out "$W/runs/$c"
-[ "$W/runs/$c/results-casia-b.json" -nt "$W/runs/$c/checkpoints/last.pt" ] || \
-  timed "evaluate $c" gaitbench evaluate "$W/runs/$c" --data "$STORE"
-mkdir -p "$HERE/control"
-cp "$W/runs/$c/results-casia-b.json" "$HERE/control/$c.json"
-
 cd "$HERE"
 J=(hstl-tiny.json gaitset-tiny.json gaitpart-tiny.json gaitgl-tiny.json gaitbase-tiny.json deepgaitv2-tiny.json selfgait-tiny.json)
 gaitbench report "${J[@]}" --out table.md --plots .

@@ -30,16 +30,7 @@ W="$BASE/$LABEL"
 STORE="$W/synth-casia-b.h5"
 OUT="$HERE/calibration/$LABEL"
 mkdir -p "$W/runs" "$OUT/synthetic"
-source "$HERE/../budget.sh"   # COMMON, timed, milestones
-
-train() {
-  local name=$1; shift
-  local run="$W/runs/$name" res=()
-  [ -f "$run/done" ] && return 0
-  [ -f "$run/checkpoints/last.pt" ] && res=(--resume)
-  timed "train $name" gaitbench train "$@" --out "$run" "${res[@]}"
-  touch "$run/done"
-}
+source "$HERE/../budget.sh"   # COMMON, timed, milestones, train
 
 evaluate() {
   local run="$W/runs/$1"

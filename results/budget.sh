@@ -9,6 +9,10 @@
 #                           iterations, as a YAML list for --set scheduler.milestones=...
 #   train NAME ARGS...      `gaitbench train ARGS --out $W/runs/NAME`, timed; skipped when the run
 #                           holds the marker `done`, resumed when it has a checkpoint but no marker
+#   train_model MODEL SEED NAME  MODEL under this budget with SEED as runs/NAME: N iterations,
+#                           the recipe's milestones scaled; selfgait-tiny: N/2 label-free
+#                           pre-training (runs/NAME with MODEL-pretrain for MODEL), then N/2
+#                           fine-tuning from it
 TIMES="$W/times.tsv"
 mkdir -p "$W"; touch "$TIMES"
 COMMON=(--data "$STORE" --set data.ids_per_batch=8 --set data.seqs_per_id=4 --set data.workers=1
@@ -34,4 +38,17 @@ train() {
   [ -f "$run/checkpoints/last.pt" ] && res=(--resume)
   timed "train $name" gaitbench train "$@" --out "$run" "${res[@]}"
   touch "$run/done"
+}
+
+train_model() {
+  local m=$1 s=$2 name=$3
+  if [ "$m" = selfgait-tiny ]; then
+    local h=$((N / 2)) pre=${name/$m/$m-pretrain}
+    train "$pre" "$m" --stage pretrain -n "$h" --seed "$s" "${COMMON[@]}"
+    train "$name" "$m" --stage finetune --init "$W/runs/$pre" -n "$h" --seed "$s" "${COMMON[@]}" \
+      --set "scheduler.milestones=$(milestones "$m" "$h")"
+  else
+    train "$name" "$m" -n "$N" --seed "$s" "${COMMON[@]}" \
+      --set "scheduler.milestones=$(milestones "$m" "$N")"
+  fi
 }

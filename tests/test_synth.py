@@ -17,6 +17,7 @@ from gaitbench.data.store import Store, provenance
 from gaitbench.errors import GaitbenchError
 
 SMALL = synth.SynthSpec(subjects=2, views=(0, 90), frames=(12, 16), seed=3)
+TWO_WALKERS = ["--subjects", "2", "--views", "90", "--frames", "8-10", "--workers", "1"]
 
 
 def _store_contents(path: Path) -> tuple[list[tuple], list[np.ndarray]]:
@@ -204,18 +205,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
     # The store records the tuned knobs; the CLI refuses an unknown one with one line.
     runner = CliRunner()
     out = tmp_path / "t.h5"
-    args = [
-        "synth",
-        str(out),
-        "--subjects",
-        "2",
-        "--views",
-        "90",
-        "--frames",
-        "8-10",
-        "--workers",
-        "1",
-    ]
+    args = ["synth", str(out), *TWO_WALKERS]
     r = runner.invoke(app, [*args, "--tune", "cover=1.5,noise=0"])
     assert r.exit_code == 0, r.output
     s = Store(out)
@@ -230,23 +220,7 @@ def test_cli_store_and_preview(tmp_path):
     runner = CliRunner()
     out, sheet = tmp_path / "d.h5", tmp_path / "p.png"
     r = runner.invoke(
-        app,
-        [
-            "synth",
-            str(out),
-            "--subjects",
-            "2",
-            "--views",
-            "90",
-            "--frames",
-            "8-10",
-            "--workers",
-            "1",
-            "--difficulty",
-            "easy",
-            "--preview",
-            str(sheet),
-        ],
+        app, ["synth", str(out), *TWO_WALKERS, "--difficulty", "easy", "--preview", str(sheet)]
     )
     assert r.exit_code == 0, r.output
     s = Store(out)

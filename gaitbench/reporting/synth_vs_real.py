@@ -76,7 +76,8 @@ def budget(result: dict) -> str | None:
     if t.get("iterations") is None:
         return None
     b = t.get("batch") or {}
-    return f"{t['iterations']} iterations of {b.get('p')} x {b.get('k')} x {b.get('frames')}"
+    n = t["iterations"]
+    return f"{n} iteration{'' if n == 1 else 's'} of {b.get('p')} x {b.get('k')} x {b.get('frames')}"
 
 
 def check_budgets(synthetic: list[dict], real: list[dict]) -> None:

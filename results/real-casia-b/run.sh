@@ -24,7 +24,7 @@ N=${3:-400}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W/runs"
 STORE="$W/casia-b-real.h5"
-source "$HERE/../budget.sh"   # COMMON, timed, milestones, train
+source "$HERE/../budget.sh"   # COMMON, timed, milestones, train, train_model
 
 registered() { python3 -c "import sys; from gaitbench.models import list_models; sys.exit('$1' not in list_models())"; }
 
@@ -51,15 +51,7 @@ if registered deepgaitv2-tiny; then DEFAULT+=" deepgaitv2-tiny:0"; fi
 read -r -a MODELS <<< "${MODELS:-$DEFAULT selfgait-tiny:0}"
 for ms in "${MODELS[@]}"; do
   m=${ms%:*}; s=${ms#*:}
-  if [ "$m" = selfgait-tiny ]; then
-    # Half the budget label-free pre-training, half fine-tuning from it.
-    H=$((N / 2))
-    train "$m-pretrain-s$s" "$m" --stage pretrain -n "$H" --seed "$s" "${COMMON[@]}"
-    train "$m-s$s" "$m" --stage finetune --init "$W/runs/$m-pretrain-s$s" -n "$H" --seed "$s" "${COMMON[@]}" \
-      --set "scheduler.milestones=$(milestones "$m" "$H")"
-  else
-    train "$m-s$s" "$m" -n "$N" --seed "$s" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$N")"
-  fi
+  train_model "$m" "$s" "$m-s$s"
   evaluate "$m-s$s"
 done
 

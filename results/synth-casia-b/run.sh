@@ -18,7 +18,7 @@ N=${2:-400}
 HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$W/runs"
 STORE="$W/synth-casia-b.h5"
-source "$HERE/../budget.sh"   # COMMON, timed, milestones, train
+source "$HERE/../budget.sh"   # COMMON, timed, milestones, train, train_model
 
 [ -f "$STORE" ] || timed synth gaitbench synth "$STORE"   # the defaults: 124 subjects, 11 views, 10 sequences
 
@@ -31,25 +31,19 @@ evaluate() {
 
 read -r -a RUNS <<< "${MODELS:-hstl-tiny gaitset-tiny gaitpart-tiny gaitgl-tiny gaitbase-tiny deepgaitv2-tiny selfgait-tiny}"
 for m in "${RUNS[@]}"; do
+  train_model "$m" 0 "$m"   # the recipes' seed
+  evaluate "$m"
+  cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
   if [ "$m" = selfgait-tiny ]; then
-    H=$((N / 2))
-    train "$m-pretrain" "$m" --stage pretrain -n "$H" "${COMMON[@]}"
-    train "$m" "$m" --stage finetune --init "$W/runs/$m-pretrain" -n "$H" "${COMMON[@]}" \
-      --set "scheduler.milestones=$(milestones "$m" "$H")"
-    evaluate "$m"
-    cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
     # Control for SelfGait: the same fine-tuning (recipe, iterations, milestones) from a random
     # initialisation instead of the pre-trained backbone. Not part of the tables below.
     c=selfgait-tiny-scratch
-    train "$c" "$m" --stage finetune -n "$H" "${COMMON[@]}" \
+    H=$((N / 2))
+    train "$c" "$m" --stage finetune -n "$H" --seed 0 "${COMMON[@]}" \
       --set "scheduler.milestones=$(milestones "$m" "$H")"
     evaluate "$c"
     mkdir -p "$HERE/control"
     cp "$W/runs/$c/results-casia-b.json" "$HERE/control/$c.json"
-  else
-    train "$m" "$m" -n "$N" "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$N")"
-    evaluate "$m"
-    cp "$W/runs/$m/results-casia-b.json" "$HERE/$m.json"
   fi
 done
 cd "$HERE"

@@ -30,7 +30,7 @@ W="$BASE/$LABEL"
 STORE="$W/synth-casia-b.h5"
 OUT="$HERE/calibration/$LABEL"
 mkdir -p "$W/runs" "$OUT/synthetic"
-source "$HERE/../budget.sh"   # COMMON, timed, milestones, train
+source "$HERE/../budget.sh"   # COMMON, timed, milestones, train, train_model
 
 evaluate() {
   local run="$W/runs/$1"
@@ -49,16 +49,7 @@ DEFAULT="gaitset-tiny:0 hstl-tiny:0 gaitgl-tiny:0 gaitpart-tiny:0 gaitbase-tiny:
 read -r -a RUNS <<< "${MODELS:-$DEFAULT}"
 for ms in "${RUNS[@]}"; do
   m=${ms%:*}; s=${ms#*:}
-  if [ "$m" = selfgait-tiny ]; then
-    # As both benchmarks: half the budget label-free pre-training, half fine-tuning from it.
-    H=$((N / 2))
-    train "$m-pretrain-s$s" "$m" --stage pretrain -n "$H" --seed "$s" "${COMMON[@]}"
-    train "$m-s$s" "$m" --stage finetune --init "$W/runs/$m-pretrain-s$s" -n "$H" --seed "$s" \
-      "${COMMON[@]}" --set "scheduler.milestones=$(milestones "$m" "$H")"
-  else
-    train "$m-s$s" "$m" -n "$N" --seed "$s" "${COMMON[@]}" \
-      --set "scheduler.milestones=$(milestones "$m" "$N")"
-  fi
+  train_model "$m" "$s" "$m-s$s"
   evaluate "$m-s$s"
 done
 

@@ -156,3 +156,27 @@ def test_compare_script_writes_the_tables(tmp_path):
     assert len(table) == 16 and set(table.condition) == {"NM", "BG", "CL", "mean"}
     agreement = pd.read_csv(out / "agreement.csv")
     assert math.isclose(agreement.set_index("condition").loc["NM", "tau"], 1.0)
+
+
+def test_gei_views_script_on_a_small_store(tmp_path):
+    from gaitbench.data import synth
+
+    spec = synth.SynthSpec(subjects=6, views=(0, 90), frames=(8, 10), seed=1)
+    store = synth.synthesize(tmp_path / "s.h5", spec, "store", workers=1).path
+    script = COMPARE.parent / "gei_views.py"
+    out = tmp_path / "views.md"
+    done = subprocess.run(
+        [sys.executable, str(script), str(store), "--out", str(out)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    row = out.read_text().splitlines()[2].split(" | ")
+    assert row[0] == "| s.h5" and row[1] == "synthetic"
+    # The same GEI-NN as synth.calibrate on the store's own test subjects (its partition).
+    test = [int(x) for x in spec.partition()["test"]]
+    same = synth.calibrate(spec, test, workers=1, same_view=True)
+    other = synth.calibrate(spec, test, workers=1)
+    expect = [f"{r[c]['mean']:.1f}" for r in (same, other) for c in ("NM", "BG", "CL")]
+    assert [x.strip(" |") for x in row[3:]] == expect
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.h5")],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "missing.h5" in bad.stderr

@@ -54,6 +54,7 @@ INVALID: dict[str, list[str]] = {
     "fmt": ["bogus"],
     "views": ["bogus", "400"],
     "difficulty": ["bogus"],
+    "tune": ["bogus", "wobble=1", "noise=x", "noise=-1", "noise=inf"],
     "overrides": ["bogus", "nokey.x=1", "optimizer.lr=-1"],
     "device": ["gpu", "cuda:99"],
     "precision": ["bogus", "fp8"],

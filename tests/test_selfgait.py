@@ -256,6 +256,28 @@ def test_finetune_loads_the_pretrained_backbone(tmp_path):
     assert res.num_classes == 3  # only the labelled subjects became classes
 
 
+def test_finetune_from_scratch_is_its_seeds(tmp_path):
+    # The weights are drawn after seeding: same seed, same run; another length changes nothing
+    # of the first iterations; another seed, other weights.
+    store = write_store(tmp_path / "s.h5")
+
+    def run(name: str, iterations: int, seed: int = 0) -> dict:
+        recipe = tiny_recipe(iterations=iterations)
+        recipe.train.seed = seed
+        torch.manual_seed(1234 + len(name))  # whatever came before must not matter
+        res = selfsup.finetune(recipe, store, tmp_path / name, labels=1.0, label_seed=0)
+        return load_checkpoint(res.checkpoint)["model"]
+
+    a, b, longer, other = run("a", 1), run("b", 1), run("longer", 2), run("other", 1, seed=1)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], other[k]) for k in a)
+    losses = [
+        [json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").open()][:1]
+        for n in ("a", "longer")
+    ]
+    assert losses[0] == losses[1]
+
+
 def test_finetune_rejects_a_run_of_another_variant(tmp_path):
     store = write_store(tmp_path / "s.h5")
     selfsup.pretrain(tiny_recipe(iterations=1), store, tmp_path / "pre")

@@ -524,6 +524,8 @@ def finetune(
             f"fewer than data.ids_per_batch={recipe.data.ids_per_batch}: lower it with --set"
         )
 
+    # Seeded before the weights are drawn: a from-scratch fine-tuning is its seed's, as any run.
+    seed_everything(recipe.train.seed)
     model = _selfgait(create(recipe.model.name, recipe.dataset, **recipe.model.args))
     record: dict[str, Any] = {
         "stage": "finetune",

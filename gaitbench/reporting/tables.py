@@ -256,7 +256,9 @@ def _generator_text(data: dict) -> str:
     if g.get("views"):
         parts.append(f"{len(g['views'])} views")
     if g.get("difficulty"):
-        tune = ",".join(f"{k}={v:g}" for k, v in sorted((g.get("tune") or {}).items()))
+        from gaitbench.data.synth import format_tune
+
+        tune = format_tune(tuple(sorted((g.get("tune") or {}).items())))
         parts.append(str(g["difficulty"]) + (f" tuned {tune}" if tune else ""))
     if g.get("seed") is not None:
         parts.append(f"seed {g['seed']}")

@@ -149,6 +149,33 @@ def test_coat_and_bag_change_the_outline():
     assert area["bg-01"] > area["nm-01"]
 
 
+def test_garment_is_the_persons_own_and_off_by_default():
+    """The ``garment`` knob: 0 in every level (version-1 walkers, byte for byte); above 0, bulges
+    that only add to the outline, are the same in every sequence of a person, differ between
+    people, and come from a stream of their own (nothing else a walker draws changes)."""
+    from gaitbench.data import synth_body
+
+    assert all(level["garment"] == 0 for level in synth_body.DIFFICULTY.values())
+    assert synth_body.sample_garment(synth.garment_rng(0, 1), 0.0) == ()
+    spec = synth.SynthSpec(subjects=2, views=(90,), frames=(20, 20), seed=1)
+    zero = synth.SynthSpec(subjects=2, views=(90,), frames=(20, 20), seed=1, tune=(("garment", 0),))
+    worn = synth.SynthSpec(subjects=2, views=(90,), frames=(20, 20), seed=1, tune=(("garment", 2),))
+    for c in ("nm-01", "cl-01"):
+        plain = synth.render_sequence(spec, 1, c, 90, noise=False)
+        assert np.array_equal(
+            synth.render_sequence(zero, 1, c, 90), synth.render_sequence(spec, 1, c, 90)
+        )
+        dressed = synth.render_sequence(worn, 1, c, 90, noise=False)
+        assert np.array_equal(dressed, synth.render_sequence(worn, 1, c, 90, noise=False))
+        assert np.all(dressed >= plain)  # bulges only add to the outline
+        if c == "nm-01":
+            assert (dressed > plain).sum() > 20 * len(plain)  # and visibly so: > 20 px a frame
+    one = synth_body.sample_garment(synth.garment_rng(1, 1), 2.0)
+    assert one == synth_body.sample_garment(synth.garment_rng(1, 1), 2.0)
+    assert one != synth_body.sample_garment(synth.garment_rng(1, 2), 2.0)
+    assert 3 <= len(one) <= 7 and {b.anchor for b in one} <= set(synth_body.ANCHORS)
+
+
 def test_views_are_projections_not_flips():
     spec = synth.SynthSpec(subjects=1, frames=(20, 20), seed=2)
     side = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
@@ -199,7 +226,13 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
     assert np.array_equal(synth.render_sequence(same, 1, "cl-01", 90), base)
     other = synth.render_sequence(noisier, 1, "cl-01", 90)
     assert other.shape == base.shape and not np.array_equal(other, base)
-    assert noisier.knobs == {"people": 1.0, "within": 1.0, "cover": 1.0, "noise": 3.0}
+    assert noisier.knobs == {
+        "people": 1.0,
+        "within": 1.0,
+        "cover": 1.0,
+        "noise": 3.0,
+        "garment": 0.0,
+    }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
     # The store records the tuned knobs; the CLI refuses an unknown one with one line.

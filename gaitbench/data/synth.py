@@ -14,11 +14,12 @@ Determinism: each subject is drawn from ``(seed, subject)`` and each sequence fr
 ``(seed, subject, condition, view)``, so output bytes do not depend on the worker count or on
 which sequences are rendered; sequences are written in a fixed order.
 
-Difficulty (``--difficulty``) scales four things (see ``synth_body.DIFFICULTY``): ``people``, how
+Difficulty (``--difficulty``) scales five things (see ``synth_body.DIFFICULTY``): ``people``, how
 far apart subjects' body shapes and gait styles are; ``within``, each person's sequence-to-sequence
 variation (speed, amplitudes, arm swing, lean, heading, camera distance/height/zoom); ``cover``,
 how much the bags and coats change the outline; ``noise``, segmentation noise (ragged edges,
-holes, broken and blank frames, shadow blobs). ``--tune KNOB=VALUE,...`` replaces single knobs of
+holes, broken and blank frames, shadow blobs); ``garment``, the size of each person's own clothing
+and hair bulges (0 in every level of generator version 1). ``--tune KNOB=VALUE,...`` replaces single knobs of
 the level (``SynthSpec.tune``; recorded in the store's ``generator`` attribute and its results
 files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 
@@ -44,6 +45,7 @@ reproduced by this baseline.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -116,7 +118,7 @@ class SynthSpec:
 
     @property
     def knobs(self) -> dict[str, float]:
-        """The generator's four knobs: the difficulty level's, with ``tune`` applied."""
+        """The generator's knobs: the difficulty level's, with ``tune`` applied."""
         return {**body.DIFFICULTY[self.difficulty], **dict(self.tune)}
 
     @property
@@ -208,12 +210,21 @@ def sequence_rng(seed: int, subject: int, condition: str, view: int) -> np.rando
     return np.random.default_rng([seed, 1, subject, CONDITIONS.index(condition), view])
 
 
+def garment_rng(seed: int, subject: int) -> np.random.Generator:
+    """A stream of its own, so that ``garment`` 0 draws nothing and leaves every other draw (and
+    the stores of generator version 1) as they were."""
+    return np.random.default_rng([seed, 2, subject])
+
+
 def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
     """Render one raw sequence: uint8 ``[T, 240, 320]`` with values 0 / 255."""
     knobs = spec.knobs
     person = body.sample_subject(subject_rng(spec.seed, subject), knobs)
+    garment = body.sample_garment(garment_rng(spec.seed, subject), knobs["garment"])
+    if garment:
+        person = dataclasses.replace(person, garment=garment)
     rng = sequence_rng(spec.seed, subject, condition, view)
     walk = body.sample_walk(rng, view, spec.frames, knobs)
     parts = body.build_body(person, walk, condition, knobs)

@@ -36,22 +36,81 @@ OUTLINE_POINTS = 12  # polygon vertices per ellipse outline and per capsule end 
 _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex precision
 
 # Difficulty: how far apart people are (`people`), how much one person varies between sequences
-# (`within`), how strongly bags and coats change the outline (`cover`) and how much segmentation
-# noise there is (`noise`). See gaitbench.data.synth for the measured effect of each level.
+# (`within`), how strongly bags and coats change the outline (`cover`), how much segmentation
+# noise there is (`noise`) and how large each person's own clothing and hair irregularities are
+# (`garment`: bulges that no body parameter describes, see `sample_garment`; 0 = the smooth
+# parametric body of generator version 1). See gaitbench.data.synth for the measured effect of
+# each level.
 DIFFICULTY = {
-    "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5),
-    "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0),
-    "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6),
+    "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, garment=0.0),
+    "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, garment=0.0),
+    "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6, garment=0.0),
 }
 KNOBS = tuple(DIFFICULTY["standard"])
 
 
 def knobs(difficulty: str | Mapping[str, float]) -> Mapping[str, float]:
-    """The four knobs of a named level (``DIFFICULTY``), or a mapping of them as given."""
+    """The knobs of a named level (``DIFFICULTY``), or a mapping of them as given."""
     return DIFFICULTY[difficulty] if isinstance(difficulty, str) else difficulty
 
 
 BAGS = ("backpack", "shoulder", "hand")
+
+
+# Where a bulge of clothing or hair can sit: trunk ellipsoids, the head, and limb segments.
+ANCHORS = (
+    "pelvis",
+    "belly",
+    "chest",
+    "head",
+    "thigh_l",
+    "thigh_r",
+    "shank_l",
+    "shank_r",
+    "arm_l",
+    "arm_r",
+)
+
+
+@dataclass(frozen=True)
+class Bulge:
+    """One irregularity of a person's clothing or hair: an ellipsoid fixed to a body part.
+
+    ``along`` is the position along a limb segment (0 = its top), ``direction`` a unit vector in
+    the part's frame (x forward, y left, z up) on which the bulge sits at ``reach`` times the
+    part's radius, ``radii`` its semi-axes relative to the person's height (metres per 1.7 m).
+    """
+
+    anchor: str
+    along: float
+    direction: tuple[float, float, float]
+    reach: float
+    radii: tuple[float, float, float]
+
+
+def sample_garment(rng: np.random.Generator, size: float) -> tuple[Bulge, ...]:
+    """Draw a person's own clothing and hair bulges (hood, hair bun, pockets, loose trousers and
+    sleeves): 3 to 7 ellipsoids on random body parts, centred at 0.9 to 1.2 times the part's
+    radius from its axis (on its surface, give or take), semi-axes 2 to 6 cm times ``size`` (the
+    ``garment`` knob): at 1 they stand out by up to about 7 cm, a few pixels of a 64-pixel frame. Worn in every sequence of the person, so they are identity, but each is
+    a shape no parameter of the body describes: one person's bulges say nothing about another's.
+    ``size`` 0 draws nothing."""
+    if size <= 0:
+        return ()
+    out = []
+    for _ in range(int(rng.integers(3, 8))):
+        d = rng.normal(size=3)
+        d /= np.linalg.norm(d)
+        out.append(
+            Bulge(
+                anchor=ANCHORS[int(rng.integers(len(ANCHORS)))],
+                along=float(rng.uniform(0.15, 0.9)),
+                direction=(float(d[0]), float(d[1]), float(d[2])),
+                reach=float(rng.uniform(0.9, 1.2)),
+                radii=tuple(float(r) for r in rng.uniform(0.02, 0.06, 3) * size),
+            )
+        )
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -91,6 +150,7 @@ class Subject:
     bag_size: float
     coat_len: float  # coat hem height above the floor, relative to leg length
     coat_width: float  # coat girth factor
+    garment: tuple[Bulge, ...] = ()  # the person's own clothing and hair bulges (sample_garment)
 
 
 @dataclass(frozen=True)
@@ -356,29 +416,38 @@ def build_body(
     root = np.stack([x * np.cos(w.heading), y + x * np.sin(w.heading), -lowest], -1)
 
     parts = Parts(T)
+    # Where the garment's bulges sit: trunk and head (centre, axes, semi-axes) and limb segments
+    # (top, bottom, radius); see `_add_garment`.
+    solids: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    limbs: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
     for i in range(2):
         hip_w, knee_w, ankle_w = root + hips[i], root + knees[i], root + ankles[i]
         parts.capsule(hip_w, knee_w, 0.085 * lm * H / 1.7, 0.052 * lm * H / 1.7)
         parts.capsule(knee_w, ankle_w, 0.052 * lm * H / 1.7, 0.036 * lm * H / 1.7)
+        limbs["thigh_" + "lr"[i]] = (hip_w, knee_w, 0.07 * lm * H / 1.7)
+        limbs["shank_" + "lr"[i]] = (knee_w, ankle_w, 0.045 * lm * H / 1.7)
         parts.capsule(root + heels[i], root + toes[i], foot_r * 1.1, foot_r * 0.9)
 
     # Trunk: pelvis, abdomen, chest, neck, head, in the trunk frame.
     pelvis_c = root + _apply(pelvis_rot, np.array([0.0, 0.0, 0.03 * H]))
-    parts.ellipsoid(
-        pelvis_c, pelvis_rot, np.array([0.07 * s.belly, 0.095 * s.hips, 0.075]) * H * s.build**0.5
-    )
+    pelvis = np.array([0.07 * s.belly, 0.095 * s.hips, 0.075]) * H * s.build**0.5
+    parts.ellipsoid(pelvis_c, pelvis_rot, pelvis)
+    solids["pelvis"] = (pelvis_c, pelvis_rot, pelvis)
     up = lambda h: root + _apply(trunk_rot, np.array([0.0, 0.0, h]))  # noqa: E731
     belly = np.array([0.068 * s.belly, 0.085, 0.09]) * H * np.array([s.build, s.build, 1.0])
-    parts.ellipsoid(
-        up(0.40 * torso) + _apply(trunk_rot, np.array([0.01 * s.belly * H, 0, 0])), trunk_rot, belly
-    )
+    belly_c = up(0.40 * torso) + _apply(trunk_rot, np.array([0.01 * s.belly * H, 0, 0]))
+    parts.ellipsoid(belly_c, trunk_rot, belly)
     chest = np.array([0.07, 0.108 * s.shoulders, 0.13]) * H * np.array([s.build, s.build**0.7, 1.0])
     parts.ellipsoid(up(0.74 * torso), trunk_rot, chest)
+    solids["belly"] = (belly_c, trunk_rot, belly)
+    solids["chest"] = (up(0.74 * torso), trunk_rot, chest)
     neck_base, neck_top = up(torso), up(torso + 0.05 * H)
     head_fwd = _apply(trunk_rot, np.array([s.head_fwd, 0.0, 0.0]))
     parts.capsule(neck_base, neck_top + head_fwd, 0.034 * H * lm**0.5, 0.03 * H * lm**0.5)
     head_c = neck_top + head_fwd + _apply(trunk_rot, np.array([0.005 * H, 0.0, 0.065 * H * s.head]))
-    parts.ellipsoid(head_c, trunk_rot, np.array([0.06, 0.05, 0.068]) * H * s.head)
+    head = np.array([0.06, 0.05, 0.068]) * H * s.head
+    parts.ellipsoid(head_c, trunk_rot, head)
+    solids["head"] = (head_c, trunk_rot, head)
 
     # Arms.
     hands = []
@@ -398,6 +467,8 @@ def build_body(
         parts.capsule(el, wr, 0.036 * lm * H / 1.7 * arm_r, 0.027 * lm * H / 1.7 * arm_r)
         parts.capsule(wr, hd, 0.03 * H / 1.7, 0.026 * H / 1.7)
         hands.append(hd)
+        limbs["arm_" + "lr"[i]] = (sh, el, 0.041 * lm * H / 1.7 * arm_r)
+    _add_garment(parts, s.garment, solids, limbs, heading, H)
 
     if coat:
         # A coat: wider, longer trunk outline and a skirt that hides the thighs; its hem follows
@@ -460,6 +531,31 @@ def build_body(
         r = np.array([0.35, 0.18, 0.002]) * w.shadow + np.array([0.12, 0.08, 0.0])
         parts.ellipsoid(feet + np.array([0.05, 0.0, 0.0]), heading, r)
     return parts
+
+
+def _add_garment(
+    parts: Parts,
+    garment: tuple[Bulge, ...],
+    solids: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    limbs: dict[str, tuple[np.ndarray, np.ndarray, float]],
+    heading: np.ndarray,
+    height: float,
+) -> None:
+    """Add each bulge as an ellipsoid that moves with its body part: on a trunk or head
+    ellipsoid, at ``reach`` of the way from its centre to its surface along ``direction`` (the
+    part's axes); on a limb, at ``along`` of the segment, ``reach`` times its radius out along
+    ``direction`` (the walking frame)."""
+    for b in garment:
+        d = np.asarray(b.direction)
+        radii = np.asarray(b.radii) * height / 1.7
+        if b.anchor in solids:
+            centre, rot, semi = solids[b.anchor]
+            surface = d / np.sqrt(((d / semi) ** 2).sum())
+            parts.ellipsoid(centre + _apply(rot, b.reach * surface), rot, radii)
+        else:
+            top, bottom, r = limbs[b.anchor]
+            centre = top + b.along * (bottom - top) + _apply(heading, b.reach * r * d)
+            parts.ellipsoid(centre, heading, radii)
 
 
 @dataclass(frozen=True)

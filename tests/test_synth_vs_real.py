@@ -180,3 +180,56 @@ def test_gei_views_script_on_a_small_store(tmp_path):
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.h5")],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "missing.h5" in bad.stderr
+
+
+def _script_module(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, COMPARE.parent / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_lda_finds_the_direction_that_separates_people():
+    import numpy as np
+
+    gei_lda = _script_module("gei_lda")
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 50)
+    # Four people apart along axis 2 only; most of the variance (sd 10) along axis 0 is not who
+    # they are: PCA's first axis would be 0, LDA's must be 2.
+    x = rng.normal(size=(200, 5)) * np.array([10.0, 1, 1, 1, 1])
+    x[:, 2] += 3.0 * labels
+    x -= x.mean(0)
+    w = gei_lda.fit_lda(x, labels)
+    assert w.shape == (5, 3)
+    assert abs(w[:, 0][2]) / np.linalg.norm(w[:, 0]) > 0.95  # 0.987 with this draw
+    mean, axes = gei_lda.principal_axes(x)
+    assert abs(axes[0, 0]) > 0.99 and np.allclose(mean, 0)
+
+
+def test_gei_lda_script_on_a_small_store(tmp_path):
+    from gaitbench.data import synth
+
+    spec = synth.SynthSpec(subjects=6, views=(0, 90), frames=(8, 10), seed=1)
+    store = synth.synthesize(tmp_path / "s.h5", spec, "store", workers=1).path
+    script = COMPARE.parent / "gei_lda.py"
+    out = tmp_path / "lda.md"
+    done = subprocess.run(
+        [sys.executable, str(script), str(store), "--pca", "2,3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [r.split(" | ") for r in out.read_text().splitlines()[2:]]
+    assert [r[0] for r in rows] == ["| s.h5", "| s.h5"] and [r[6] for r in rows] == ["2", "3"]
+    # Its GEI columns are the protocol's GEI-NN (other views), as synth.calibrate computes it.
+    test = [int(x) for x in spec.partition()["test"]]
+    other = synth.calibrate(spec, test, workers=1)
+    assert rows[0][3:6] == [f"{other[c]['mean']:.1f}" for c in ("NM", "BG", "CL")]
+    for r in rows:
+        assert all(0.0 <= float(x.strip(" |")) <= 100.0 for x in r[7:])
+    bad = subprocess.run([sys.executable, str(script), str(store), "--pca", "0"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "--pca" in bad.stderr and not bad.stdout

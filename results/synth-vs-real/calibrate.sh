@@ -24,11 +24,7 @@ BASE=${1:?give a work folder}
 N=${2:-400}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-LABEL=$(python3 -c "import sys; from gaitbench.data.synth import parse_tune
-print('-'.join(f'{k}{v:g}' for k, v in parse_tune(sys.argv[1])))" "$TUNE")
-W="$BASE/$LABEL"
-STORE="$W/synth-casia-b.h5"
-OUT="$HERE/calibration/$LABEL"
+source "$HERE/candidate.sh"   # LABEL, W, STORE, OUT
 mkdir -p "$W/runs" "$OUT/synthetic"
 source "$HERE/../budget.sh"   # COMMON, timed, milestones, train, train_model
 

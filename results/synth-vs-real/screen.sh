@@ -14,11 +14,7 @@ set -euo pipefail
 : "${TUNE:?set TUNE=KNOB=VALUE,... (e.g. TUNE=garment=2): the candidate to screen}"
 BASE=${1:?give a work folder}
 HERE=$(cd "$(dirname "$0")" && pwd)
-LABEL=$(python3 -c "import sys; from gaitbench.data.synth import parse_tune
-print('-'.join(f'{k}{v:g}' for k, v in parse_tune(sys.argv[1])))" "$TUNE")
-W="$BASE/$LABEL"
-STORE="$W/synth-casia-b.h5"
-OUT="$HERE/calibration/$LABEL"
+source "$HERE/candidate.sh"   # LABEL, W, STORE, OUT
 mkdir -p "$W" "$OUT"
 TIMES="$OUT/times.tsv"; touch "$TIMES"
 source "$HERE/../timing.sh"   # timed

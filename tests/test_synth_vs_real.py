@@ -158,11 +158,23 @@ def test_compare_script_writes_the_tables(tmp_path):
     assert math.isclose(agreement.set_index("condition").loc["NM", "tau"], 1.0)
 
 
-def test_gei_views_script_on_a_small_store(tmp_path):
+SMALL_SPEC_ARGS = dict(subjects=6, views=(0, 90), frames=(8, 10), seed=1)
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory):
+    """(spec, store path): 6 synthetic walkers, views 0 and 90, rendered once for the script tests."""
     from gaitbench.data import synth
 
-    spec = synth.SynthSpec(subjects=6, views=(0, 90), frames=(8, 10), seed=1)
-    store = synth.synthesize(tmp_path / "s.h5", spec, "store", workers=1).path
+    spec = synth.SynthSpec(**SMALL_SPEC_ARGS)
+    path = tmp_path_factory.mktemp("small") / "s.h5"
+    return spec, synth.synthesize(path, spec, "store", workers=1).path
+
+
+def test_gei_views_script_on_a_small_store(tmp_path, small_store):
+    from gaitbench.data import synth
+
+    spec, store = small_store
     script = COMPARE.parent / "gei_views.py"
     out = tmp_path / "views.md"
     done = subprocess.run(
@@ -209,11 +221,10 @@ def test_lda_finds_the_direction_that_separates_people():
     assert abs(axes[0, 0]) > 0.99 and np.allclose(mean, 0)
 
 
-def test_gei_lda_script_on_a_small_store(tmp_path):
+def test_gei_lda_script_on_a_small_store(tmp_path, small_store):
     from gaitbench.data import synth
 
-    spec = synth.SynthSpec(subjects=6, views=(0, 90), frames=(8, 10), seed=1)
-    store = synth.synthesize(tmp_path / "s.h5", spec, "store", workers=1).path
+    spec, store = small_store
     script = COMPARE.parent / "gei_lda.py"
     out = tmp_path / "lda.md"
     done = subprocess.run(

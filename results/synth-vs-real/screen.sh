@@ -25,6 +25,10 @@ timed gei_views python3 "$HERE/gei_views.py" "$STORE" --out "$W/gei_views.md"
 {
   echo "# Screen of the candidate $TUNE (generator knobs over the standard level)"
   echo
+  python3 -c "import json, sys; from gaitbench.data.store import Store, provenance
+s = Store(sys.argv[1]); p = provenance(s)
+print(f'Store: {p[\"kind\"]}, {p[\"fingerprint\"]}, generator {json.dumps(p[\"generator\"])}; no training, CPU.')" "$STORE"
+  echo
   echo "GEI + PCA + LDA (\`gei_lda.py\`; real CASIA-B's rows: \`../../gei_lda.md\`):"
   echo
   cat "$W/gei_lda.md"

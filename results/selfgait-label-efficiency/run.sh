@@ -17,7 +17,10 @@
 # Budget (environment variables; defaults are the proposed study):
 #   MODEL=selfgait-tiny PRE_ITERS=500 FT_ITERS=1200 P=4 K=8 FRAMES=30 SEEDS="0 1"
 #   (FT_ITERS chosen by the pilot in README.md: at 200 the from-scratch arm did not rise)
-#   FRACTIONS="0.1 0.25 0.5 1.0" WORKERS=1 OUT=<this folder>
+#   FRACTIONS="0.1 0.25 0.5 1.0" ARMS="pre scratch" WORKERS=1 OUT=<this folder>
+#   (SEEDS, FRACTIONS and ARMS select a part of the study, so that parts can run as separate
+#   processes on one WORKDIR; never two processes on the same run. The table, report and
+#   comparisons are of the part run: run once more with the defaults to write the whole study's.)
 #   P x K clips per iteration in both stages (P <= 7: 10 % of 74 subjects labels 7).
 #
 # Resumable: a run is done when it holds the marker file `done`, an interrupted one is resumed,
@@ -41,9 +44,13 @@ K=${K:-8}
 FRAMES=${FRAMES:-30}
 SEEDS=${SEEDS:-"0 1"}
 FRACTIONS=${FRACTIONS:-"0.1 0.25 0.5 1.0"}
+ARMS=${ARMS:-"pre scratch"}
 WORKERS=${WORKERS:-1}
 OUT=$(mkdir -p "${OUT:-$HERE}" && cd "${OUT:-$HERE}" && pwd)
 [ -f "$STORE" ] || { echo "store $STORE not found: make it with gaitbench prep (see the header)" >&2; exit 2; }
+for arm in $ARMS; do
+  case $arm in pre|scratch) ;; *) echo "ARMS: unknown arm '$arm': give pre, scratch or both" >&2; exit 2;; esac
+done
 
 # Runs live under WORKDIR/runs and are named relative to WORKDIR, so the stage records
 # (selfgait.json's init) hold no absolute path of this machine.
@@ -89,7 +96,7 @@ for s in $SEEDS; do
   train "$pre" "$MODEL" --stage pretrain -n "$PRE_ITERS" --seed "$s" "${COMMON[@]}"
   keep "$pre"
   for f in $FRACTIONS; do
-    for arm in pre scratch; do
+    for arm in $ARMS; do
       name="ft-$arm-$f/s$s"
       init=(); [ "$arm" = pre ] && init=(--init "runs/$pre")
       train "$name" "$MODEL" --stage finetune "${init[@]}" --labels "$f" -n "$FT_ITERS" \
@@ -103,7 +110,7 @@ done
 
 gaitbench report --label-efficiency "${FINETUNED[@]}" --plots "$OUT" --out "$OUT/table.md"
 gaitbench report "$OUT/runs" --plots "$OUT/figures" --out "$OUT/report.md"
-for f in $FRACTIONS; do
+[ "$ARMS" = "pre scratch" ] && for f in $FRACTIONS; do
   gaitbench compare "$OUT/runs/ft-scratch-$f" "$OUT/runs/ft-pre-$f" --json > "$OUT/compare-$f.json"
 done
 cp "$TIMES" "$OUT/times.tsv"

@@ -244,3 +244,17 @@ def test_gei_lda_script_on_a_small_store(tmp_path, small_store):
     bad = subprocess.run([sys.executable, str(script), str(store), "--pca", "0"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "--pca" in bad.stderr and not bad.stdout
+
+
+def test_store_table_names_each_store_and_checks_its_figures():
+    from gaitbench.reporting.synth_vs_real import store_table
+
+    about = {"kind": "real", "fingerprint": "sha256:0123456789abcdef"}
+    text = store_table(["NM", "CL"], [("a.h5", about, ["97.9", "13.2"])])
+    assert text.splitlines() == [
+        "| store | kind | fingerprint | NM | CL |",
+        "|---|---|---|---:|---:|",
+        "| a.h5 | real | sha256:0123456789abcdef | 97.9 | 13.2 |",
+    ]
+    with pytest.raises(ValueError, match="1 figures for 2 columns"):
+        store_table(["NM", "CL"], [("a.h5", about, ["97.9"])])

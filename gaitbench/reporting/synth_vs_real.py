@@ -190,3 +190,16 @@ def to_markdown(
         "excluded); 1 = the same order on both, -1 = reversed.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def store_table(columns: list[str], rows: list[tuple[str, dict, list[str]]]) -> str:
+    """A markdown table of figures measured on stores, one row per (store name, `provenance` of
+    the store, formatted figures): the store's name, kind and fingerprint, then ``columns``
+    (right-aligned). What the training-free screens of ``results/synth-vs-real/`` print."""
+    head = ["store", "kind", "fingerprint", *columns]
+    lines = ["| " + " | ".join(head) + " |", "|---|---|---|" + "---:|" * len(columns)]
+    for name, about, figures in rows:
+        if len(figures) != len(columns):
+            raise ValueError(f"{len(figures)} figures for {len(columns)} columns")
+        lines.append("| " + " | ".join([name, about["kind"], about["fingerprint"], *figures]) + " |")
+    return "\n".join(lines) + "\n"

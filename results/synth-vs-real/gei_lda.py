@@ -35,6 +35,7 @@ from gaitbench.data.synth import gait_energy_image
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.embeddings import EmbeddingSet
 from gaitbench.evaluation.protocols import evaluate
+from gaitbench.reporting.synth_vs_real import store_table
 
 CONDITIONS = ("NM", "BG", "CL")
 
@@ -106,13 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    lines = [
-        (
-            "| store | kind | fingerprint | GEI NM | GEI BG | GEI CL "
-            "| PCA components | GEI+PCA+LDA NM | BG | CL |"
-        ),
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    columns = ["GEI NM", "GEI BG", "GEI CL", "PCA components", "GEI+PCA+LDA NM", "BG", "CL"]
+    rows = []
     for path in args.stores:
         try:
             store = Store(path)
@@ -127,16 +123,12 @@ def main(argv: list[str] | None = None) -> int:
                 learned = rank1((x["test"] - mean) @ proj, keys["test"])
                 figures = [f"{floor[c]:.1f}" for c in CONDITIONS] + [str(n)]
                 figures += [f"{learned[c]:.1f}" for c in CONDITIONS]
-                lines.append(
-                    f"| {path.name} | {about['kind']} | {about['fingerprint']} | "
-                    + " | ".join(figures)
-                    + " |"
-                )
-                print(lines[-1], file=sys.stderr)
+                rows.append((path.name, about, figures))
+                print(f"{path.name}: " + " ".join(figures), file=sys.stderr)
         except GaitbenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    text = "\n".join(lines) + "\n"
+    text = store_table(columns, rows)
     print(text, end="")
     if args.out:
         args.out.write_text(text)

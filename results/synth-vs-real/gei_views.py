@@ -21,6 +21,7 @@ from gaitbench.data.partitions import resolve_partition
 from gaitbench.data.store import Store, provenance
 from gaitbench.data.synth import gei_nn
 from gaitbench.errors import GaitbenchError
+from gaitbench.reporting.synth_vs_real import store_table
 
 def mean_frames(store: Store) -> list:
     """(subject, condition, view, mean frame [1, s, s]) of the store's test subjects (official
@@ -43,11 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("stores", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, help="also write the table here")
     args = ap.parse_args(argv)
-    lines = [
-        "| store | kind | fingerprint | NM same view | BG same view | CL same view "
-        "| NM other views | BG other views | CL other views |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    columns = [f"{c} {side}" for side in ("same view", "other views") for c in ("NM", "BG", "CL")]
+    rows = []
     for path in args.stores:
         try:
             store = Store(path)
@@ -58,10 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         same, other = gei_nn(seqs, same_view=True), gei_nn(seqs, same_view=False)
         store.close()
         figures = [f"{r[c]['mean']:.1f}" for r in (same, other) for c in ("NM", "BG", "CL")]
-        lines.append(
-            f"| {path.name} | {about['kind']} | {about['fingerprint']} | " + " | ".join(figures) + " |"
-        )
-    text = "\n".join(lines) + "\n"
+        rows.append((path.name, about, figures))
+    text = store_table(columns, rows)
     print(text, end="")
     if args.out:
         args.out.write_text(text)

@@ -176,6 +176,42 @@ def test_garment_is_the_persons_own_and_off_by_default():
     assert 3 <= len(one) <= 7 and {b.anchor for b in one} <= set(synth_body.ANCHORS)
 
 
+def test_coat_shape_replaces_the_covered_bulges_in_cl_only_and_is_off_by_default():
+    """The ``coat_shape`` knob: 0 in every level; above 0, the coat (CL sequences only) hides the
+    person's clothing bulges on the parts it covers and carries bulges of its own, the same coat in
+    both CL sequences of a person; NM and BG are untouched, and so is every other draw."""
+    from gaitbench.data import synth_body
+
+    assert all(level["coat_shape"] == 0 for level in synth_body.DIFFICULTY.values())
+    base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
+    worn = synth.SynthSpec(**base, tune=(("garment", 2),))
+    coated = synth.SynthSpec(**base, tune=(("coat_shape", 2), ("garment", 2)))
+    for c in ("nm-01", "bg-01"):
+        assert np.array_equal(
+            synth.render_sequence(coated, 1, c, 90), synth.render_sequence(worn, 1, c, 90)
+        )
+    plain = synth.render_sequence(worn, 1, "cl-01", 90, noise=False)
+    own = synth.render_sequence(coated, 1, "cl-01", 90, noise=False)
+    assert own.shape == plain.shape and (own != plain).sum() > 20 * len(own)
+    assert np.array_equal(own, synth.render_sequence(coated, 1, "cl-01", 90, noise=False))
+    # The person's own bulges on covered parts are gone from the coated body, the rest remain.
+    person = synth_body.sample_subject(synth.subject_rng(1, 1), coated.knobs)
+    garment = synth_body.sample_garment(synth.garment_rng(1, 1), 2.0)
+    coat = synth_body.sample_garment(
+        synth.coat_rng(1, 1), 2.0, synth_body.COAT_ANCHORS, reach=(1.1, 1.5)
+    )
+    assert {b.anchor for b in coat} <= set(synth_body.COAT_ANCHORS) and 3 <= len(coat) <= 7
+    walk = synth_body.sample_walk(synth.sequence_rng(1, 1, "cl-01", 90), 90, (20, 20), coated.knobs)
+    kept = [b for b in garment if b.anchor not in synth_body.COAT_ANCHORS]
+    import dataclasses
+
+    dressed = dataclasses.replace(person, garment=garment, coat_garment=coat)
+    bare = dataclasses.replace(person, garment=(), coat_garment=())
+    n_dressed = len(synth_body.build_body(dressed, walk, "cl-01", coated.knobs).ells)
+    n_bare = len(synth_body.build_body(bare, walk, "cl-01", coated.knobs).ells)
+    assert n_dressed - n_bare == len(kept) + len(coat)
+
+
 def test_views_are_projections_not_flips():
     spec = synth.SynthSpec(subjects=1, frames=(20, 20), seed=2)
     side = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
@@ -232,6 +268,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "cover": 1.0,
         "noise": 3.0,
         "garment": 0.0,
+        "coat_shape": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}

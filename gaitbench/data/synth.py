@@ -14,12 +14,14 @@ Determinism: each subject is drawn from ``(seed, subject)`` and each sequence fr
 ``(seed, subject, condition, view)``, so output bytes do not depend on the worker count or on
 which sequences are rendered; sequences are written in a fixed order.
 
-Difficulty (``--difficulty``) scales five things (see ``synth_body.DIFFICULTY``): ``people``, how
+Difficulty (``--difficulty``) scales six things (see ``synth_body.DIFFICULTY``): ``people``, how
 far apart subjects' body shapes and gait styles are; ``within``, each person's sequence-to-sequence
 variation (speed, amplitudes, arm swing, lean, heading, camera distance/height/zoom); ``cover``,
 how much the bags and coats change the outline; ``noise``, segmentation noise (ragged edges,
 holes, broken and blank frames, shadow blobs); ``garment``, the size of each person's own clothing
-and hair bulges (0 in every level of generator version 1). ``--tune KNOB=VALUE,...`` replaces single knobs of
+and hair bulges, and ``coat_shape``, the size of a coat's own bulges (hood, collar, pockets) that
+replace the clothing bulges of the parts it covers (both 0 in every level of generator version 1,
+where a coat is a smooth shell over the person). ``--tune KNOB=VALUE,...`` replaces single knobs of
 the level (``SynthSpec.tune``; recorded in the store's ``generator`` attribute and its results
 files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 
@@ -216,6 +218,11 @@ def garment_rng(seed: int, subject: int) -> np.random.Generator:
     return np.random.default_rng([seed, 2, subject])
 
 
+def coat_rng(seed: int, subject: int) -> np.random.Generator:
+    """The person's coat's own bulges (``coat_shape``): a stream of its own, as `garment_rng`."""
+    return np.random.default_rng([seed, 3, subject])
+
+
 def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
@@ -223,8 +230,11 @@ def render_sequence(
     knobs = spec.knobs
     person = body.sample_subject(subject_rng(spec.seed, subject), knobs)
     garment = body.sample_garment(garment_rng(spec.seed, subject), knobs["garment"])
-    if garment:
-        person = dataclasses.replace(person, garment=garment)
+    coat = body.sample_garment(
+        coat_rng(spec.seed, subject), knobs["coat_shape"], body.COAT_ANCHORS, reach=(1.1, 1.5)
+    )
+    if garment or coat:
+        person = dataclasses.replace(person, garment=garment, coat_garment=coat)
     rng = sequence_rng(spec.seed, subject, condition, view)
     walk = body.sample_walk(rng, view, spec.frames, knobs)
     parts = body.build_body(person, walk, condition, knobs)

@@ -39,12 +39,14 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # (`within`), how strongly bags and coats change the outline (`cover`), how much segmentation
 # noise there is (`noise`) and how large each person's own clothing and hair irregularities are
 # (`garment`: bulges that no body parameter describes, see `sample_garment`; 0 = the smooth
-# parametric body of generator version 1). See gaitbench.data.synth for the measured effect of
-# each level.
+# parametric body of generator version 1) and how much a coat is a garment of its own
+# (`coat_shape`: >0 = the coat hides the clothing bulges of the parts it covers and carries its
+# own, hood, collar, pockets, belt, of that size; 0 = the coat of version 1, a smooth shell over
+# the person, bulges and all). See gaitbench.data.synth for the measured effect of each level.
 DIFFICULTY = {
-    "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, garment=0.0),
-    "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, garment=0.0),
-    "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6, garment=0.0),
+    "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, garment=0.0, coat_shape=0.0),
+    "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, garment=0.0, coat_shape=0.0),
+    "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6, garment=0.0, coat_shape=0.0),
 }
 KNOBS = tuple(DIFFICULTY["standard"])
 
@@ -88,13 +90,23 @@ class Bulge:
     radii: tuple[float, float, float]
 
 
-def sample_garment(rng: np.random.Generator, size: float) -> tuple[Bulge, ...]:
+# The parts a coat covers: its own bulges sit on them, and it hides the person's there.
+COAT_ANCHORS = ("pelvis", "belly", "chest", "thigh_l", "thigh_r", "arm_l", "arm_r")
+
+
+def sample_garment(
+    rng: np.random.Generator,
+    size: float,
+    anchors: tuple[str, ...] = ANCHORS,
+    reach: tuple[float, float] = (0.9, 1.2),
+) -> tuple[Bulge, ...]:
     """Draw a person's own clothing and hair bulges (hood, hair bun, pockets, loose trousers and
     sleeves): 3 to 7 ellipsoids on random body parts, centred at 0.9 to 1.2 times the part's
     radius from its axis (on its surface, give or take), semi-axes 2 to 6 cm times ``size`` (the
     ``garment`` knob): at 1 they stand out by up to about 7 cm, a few pixels of a 64-pixel frame. Worn in every sequence of the person, so they are identity, but each is
     a shape no parameter of the body describes: one person's bulges say nothing about another's.
-    ``size`` 0 draws nothing."""
+    ``size`` 0 draws nothing. A coat's own bulges (`COAT_ANCHORS`, ``coat_shape``) are drawn the
+    same way, further out (``reach``), since they sit on the coat rather than on the body."""
     if size <= 0:
         return ()
     out = []
@@ -103,10 +115,10 @@ def sample_garment(rng: np.random.Generator, size: float) -> tuple[Bulge, ...]:
         d /= np.linalg.norm(d)
         out.append(
             Bulge(
-                anchor=ANCHORS[int(rng.integers(len(ANCHORS)))],
+                anchor=anchors[int(rng.integers(len(anchors)))],
                 along=float(rng.uniform(0.15, 0.9)),
                 direction=(float(d[0]), float(d[1]), float(d[2])),
-                reach=float(rng.uniform(0.9, 1.2)),
+                reach=float(rng.uniform(*reach)),
                 radii=tuple(float(r) for r in rng.uniform(0.02, 0.06, 3) * size),
             )
         )
@@ -151,6 +163,7 @@ class Subject:
     coat_len: float  # coat hem height above the floor, relative to leg length
     coat_width: float  # coat girth factor
     garment: tuple[Bulge, ...] = ()  # the person's own clothing and hair bulges (sample_garment)
+    coat_garment: tuple[Bulge, ...] = ()  # their coat's own bulges, worn in CL (coat_shape)
 
 
 @dataclass(frozen=True)
@@ -468,7 +481,11 @@ def build_body(
         parts.capsule(wr, hd, 0.03 * H / 1.7, 0.026 * H / 1.7)
         hands.append(hd)
         limbs["arm_" + "lr"[i]] = (sh, el, 0.041 * lm * H / 1.7 * arm_r)
-    _add_garment(parts, s.garment, solids, limbs, heading, H)
+    worn = s.garment
+    if coat and s.coat_garment:
+        # The coat replaces the clothing of the parts it covers: their bulges give way to its own.
+        worn = tuple(b for b in s.garment if b.anchor not in COAT_ANCHORS) + s.coat_garment
+    _add_garment(parts, worn, solids, limbs, heading, H)
 
     if coat:
         # A coat: wider, longer trunk outline and a skirt that hides the thighs; its hem follows

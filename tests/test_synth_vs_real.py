@@ -258,3 +258,43 @@ def test_store_table_names_each_store_and_checks_its_figures():
     ]
     with pytest.raises(ValueError, match="1 figures for 2 columns"):
         store_table(["NM", "CL"], [("a.h5", about, ["97.9"])])
+
+
+def test_strips_script_scores_each_strip_alone(tmp_path):
+    """Embeddings where only strip 3 (parts 2 and 33) knows the subject: that strip scores 100 in
+    every condition, a strip of pure noise about chance, and a non-GaitSet file is refused."""
+    import numpy as np
+
+    from gaitbench.evaluation.embeddings import EmbeddingSet, save_embeddings
+
+    strips = _script_module("strips")
+    rng = np.random.default_rng(0)
+    conds = [f"nm-0{i}" for i in range(1, 7)] + ["bg-01", "bg-02", "cl-01", "cl-02"]
+    rows = [(s, c, v) for s in range(20) for c in conds for v in ("000", "090")]
+    emb = rng.normal(size=(len(rows), 62, 4)).astype(np.float32)
+    for i, (s, _, _) in enumerate(rows):
+        emb[i, [2, 33]] = 0.0
+        emb[i, [2, 33], s % 4] = 10.0 * (1 + s // 4)  # a code only this subject has
+    subjects = [f"{s:03d}" for s, _, _ in rows]
+    attrs = {
+        "model": "gaitset-tiny",
+        "run": "toy",
+        "data": json.dumps({"kind": "synthetic", "fingerprint": "sha256:00"}),
+    }
+    path = save_embeddings(
+        tmp_path / "e.h5",
+        EmbeddingSet(emb, subjects, [c for _, c, _ in rows], [v for _, _, v in rows], attrs=attrs),
+    )
+    out = tmp_path / "strips.md"
+    assert strips.main([str(path), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "| part | toy (synthetic, sha256:00) NM / BG / CL |"
+    assert lines[2 + 3] == "| strip 3 | 100.0 / 100.0 / 100.0 |"
+    noise = [float(x) for x in lines[2 + 1].split("|")[2].split("/")]
+    assert all(x < 30 for x in noise)  # chance is 5 %
+    attrs["model"] = "gaitpart-tiny"
+    save_embeddings(
+        tmp_path / "p.h5",
+        EmbeddingSet(emb, subjects, [c for _, c, _ in rows], [v for _, _, v in rows], attrs=attrs),
+    )
+    assert strips.main([str(tmp_path / "p.h5")]) == 1

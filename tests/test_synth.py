@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -203,8 +204,6 @@ def test_coat_shape_replaces_the_covered_bulges_in_cl_only_and_is_off_by_default
     assert {b.anchor for b in coat} <= set(synth_body.COAT_ANCHORS) and 3 <= len(coat) <= 7
     walk = synth_body.sample_walk(synth.sequence_rng(1, 1, "cl-01", 90), 90, (20, 20), coated.knobs)
     kept = [b for b in garment if b.anchor not in synth_body.COAT_ANCHORS]
-    import dataclasses
-
     dressed = dataclasses.replace(person, garment=garment, coat_garment=coat)
     bare = dataclasses.replace(person, garment=(), coat_garment=())
     n_dressed = len(synth_body.build_body(dressed, walk, "cl-01", coated.knobs).ells)

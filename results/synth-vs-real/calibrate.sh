@@ -3,11 +3,13 @@
 # synthetic store with some of the generator's knobs replaced (`gaitbench synth --tune`), the GEI
 # floor and the tiny models trained on it under the benchmarks' budget (results/budget.sh: the
 # same as results/real-casia-b/ and results/synth-casia-b/), and the side-by-side table against
-# the real seed-0 runs (results/real-casia-b/*-s0.json).
+# the real runs of the same models (results/real-casia-b/<model>-s<seed>.json, every seed there;
+# a model's seeds are averaged on each side).
 # Usage (from the repository root):
 #   TUNE=within=1.3,noise=1.5 bash results/synth-vs-real/calibrate.sh WORKDIR [ITERATIONS]
 #   TUNE    the candidate: KNOB=VALUE,... over the standard level (knobs: people, within, cover,
-#           noise; 1 each in the standard level; see gaitbench/data/synth_body.py)
+#           noise, 1 each in the standard level; garment, coat_shape, 0 there; see
+#           gaitbench/data/synth_body.py)
 #   MODELS  "model:seed ..." to train (default: the seven tiny models, seed 0). A cheap screen of a
 #           candidate: MODELS="gaitset-tiny:0 hstl-tiny:0" (about 40 minutes on 2 idle cores);
 #           the whole set is about 2.5 hours.
@@ -49,10 +51,14 @@ for ms in "${RUNS[@]}"; do
   evaluate "$m-s$s"
 done
 
+# Every real seed of each model trained here: compare.py takes the mean over a model's seeds on
+# each side (gaitset-tiny's two real seeds differ by 7.7 points on NM at this budget).
 REAL=("$ROOT/results/real-casia-b/gei.json")
 for j in "$OUT"/synthetic/*-s0.json; do
-  r="$ROOT/results/real-casia-b/$(basename "$j")"
-  if [ -f "$r" ]; then REAL+=("$r"); fi
+  m=$(basename "$j" -s0.json)
+  for r in "$ROOT/results/real-casia-b/$m"-s[0-9]*.json; do
+    if [ -f "$r" ]; then REAL+=("$r"); fi
+  done
 done
 python3 "$HERE/compare.py" --synthetic "$OUT"/synthetic/*.json --real "${REAL[@]}" --out "$OUT"
 cp "$TIMES" "$OUT/times.tsv"

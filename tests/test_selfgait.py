@@ -352,6 +352,7 @@ def test_label_efficiency_table_plot_and_cli(tmp_path):
     assert "+12.0" in result.output
     saved = json.loads((tmp_path / "out" / "label_efficiency.json").read_text())
     assert saved["schema"] == le.SCHEMA and len(saved["runs"]) == 4
+    assert sorted(r["run"] for r in saved["runs"]) == ["p01", "p1", "s01", "s1"]  # names, no paths
     assert (tmp_path / "out" / "label_efficiency.png").stat().st_size > 10_000
 
     with pytest.raises(GaitbenchError, match="selfgait.json not found"):

@@ -37,8 +37,10 @@ def _results_file(run: Path) -> Path:
 
 def collect(runs: list[str | os.PathLike]) -> dict[str, Any]:
     """Fine-tuning run folders -> ``{"schema", "protocol", "runs": [row, ...]}``, rows sorted by
-    (pre-trained, fraction). A row: run, labels, labelled_subjects, train_subjects, pretrained,
-    init, iteration, model, rank1 {condition: %}."""
+    (pre-trained, fraction). A row: run (the results file's run name, else the folder's name: never
+    a path of the machine that made it), data (the store's provenance from the results file),
+    labels, labelled_subjects, train_subjects, pretrained, init, iteration, model,
+    rank1 {condition: %}."""
     rows = []
     for run in map(Path, runs):
         stage_path = run / STAGE_FILE
@@ -55,7 +57,8 @@ def collect(runs: list[str | os.PathLike]) -> dict[str, Any]:
         rank1 = {c: float(m["rank1"]) for c, m in results["metrics"].items() if "rank1" in m}
         rows.append(
             {
-                "run": str(run),
+                "run": results.get("run") or run.name,
+                "data": results.get("data"),
                 "labels": float(stage["labels"]),
                 "labelled_subjects": len(stage["labelled_subjects"]),
                 "train_subjects": int(stage["train_subjects"]),

@@ -353,6 +353,11 @@ def test_label_efficiency_table_plot_and_cli(tmp_path):
     saved = json.loads((tmp_path / "out" / "label_efficiency.json").read_text())
     assert saved["schema"] == le.SCHEMA and len(saved["runs"]) == 4
     assert sorted(r["run"] for r in saved["runs"]) == ["p01", "p1", "s01", "s1"]  # names, no paths
+    assert le.data_kind(saved) == "data of unrecorded kind"  # the fake results record no data
+    for kind, word in (("real", "real data"), ("synthetic", "synthetic walkers")):
+        assert le.data_kind({"runs": [{"data": {"kind": kind}}] * 2}) == word
+    mixed = {"runs": [{"data": {"kind": "real"}}, {"data": {"kind": "synthetic"}}]}
+    assert le.data_kind(mixed) == "mixed data"
     assert (tmp_path / "out" / "label_efficiency.png").stat().st_size > 10_000
 
     with pytest.raises(GaitbenchError, match="selfgait.json not found"):

@@ -187,6 +187,17 @@ def table(data: dict[str, Any], fmt: str = "markdown") -> str:
     return "\n".join(lines) + "\n"
 
 
+def data_kind(data: dict[str, Any]) -> str:
+    """What the runs were evaluated on, for a title: "real data", "synthetic walkers", "mixed
+    data" (real and synthetic runs together) or "data of unrecorded kind" (older results)."""
+    kinds = {(r.get("data") or {}).get("kind") for r in data["runs"]}
+    if kinds == {"real"}:
+        return "real data"
+    if kinds == {"synthetic"}:
+        return "synthetic walkers"
+    return "mixed data" if {"real", "synthetic"} <= kinds else "data of unrecorded kind"
+
+
 def plot(
     data: dict[str, Any], out_dir: str | os.PathLike, stem: str = "label_efficiency"
 ) -> list[Path]:
@@ -199,7 +210,7 @@ def plot(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    fig, ax = plt.subplots(figsize=(5.2, 4.2))
     colours = dict(zip(CONDITIONS, ("tab:blue", "tab:orange", "tab:green"), strict=True))
     for cond in _conditions(data):
         for pretrained, style, word in ((True, "-", "pre-trained"), (False, "--", "scratch")):
@@ -227,10 +238,12 @@ def plot(
     ax.set_xlabel("fraction of training subjects labelled")
     ax.set_ylabel("rank-1 (%), identical views excluded")
     model = data["runs"][0].get("model") or "selfgait"
-    ax.set_title(f"{model}: label efficiency ({data['protocol']} protocol)", fontsize=9)
+    ax.set_title(
+        f"{model}: label efficiency, {data_kind(data)} ({data['protocol']} protocol)", fontsize=9
+    )
     ax.grid(alpha=0.3)
     if not math.isnan(ax.get_ylim()[0]):
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
     paths = []
     for ext in ("png", "pdf"):

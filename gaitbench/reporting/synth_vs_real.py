@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from gaitbench.errors import GaitbenchError
+from gaitbench.reporting.report import write_text
 
 CONDITIONS = ("NM", "BG", "CL")
 FLOORS = ("gei",)  # models without training: shown, not ranked
@@ -203,3 +204,11 @@ def store_table(columns: list[str], rows: list[tuple[str, dict, list[str]]]) -> 
             raise ValueError(f"{len(figures)} figures for {len(columns)} columns")
         lines.append("| " + " | ".join([name, about["kind"], about["fingerprint"], *figures]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def emit(text: str, out: str | os.PathLike | None) -> None:
+    """Print a table the ``results/synth-vs-real/`` scripts made and, given ``out``, also write it
+    there atomically (`report.write_text`: nothing half-written if the write fails)."""
+    print(text, end="")
+    if out:
+        write_text(out, text)

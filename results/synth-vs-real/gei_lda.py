@@ -35,7 +35,7 @@ from gaitbench.data.synth import gait_energy_image
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.embeddings import EmbeddingSet
 from gaitbench.evaluation.protocols import evaluate
-from gaitbench.reporting.synth_vs_real import store_table
+from gaitbench.reporting.synth_vs_real import emit, store_table
 
 CONDITIONS = ("NM", "BG", "CL")
 
@@ -128,10 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         except GaitbenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    text = store_table(columns, rows)
-    print(text, end="")
-    if args.out:
-        args.out.write_text(text)
+    emit(store_table(columns, rows), args.out)
     return 0
 
 

@@ -21,7 +21,8 @@ from gaitbench.data.partitions import resolve_partition
 from gaitbench.data.store import Store, provenance
 from gaitbench.data.synth import gei_nn
 from gaitbench.errors import GaitbenchError
-from gaitbench.reporting.synth_vs_real import store_table
+from gaitbench.reporting.synth_vs_real import emit, store_table
+
 
 def mean_frames(store: Store) -> list:
     """(subject, condition, view, mean frame [1, s, s]) of the store's test subjects (official
@@ -57,10 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         store.close()
         figures = [f"{r[c]['mean']:.1f}" for r in (same, other) for c in ("NM", "BG", "CL")]
         rows.append((path.name, about, figures))
-    text = store_table(columns, rows)
-    print(text, end="")
-    if args.out:
-        args.out.write_text(text)
+    emit(store_table(columns, rows), args.out)
     return 0
 
 

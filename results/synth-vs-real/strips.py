@@ -27,6 +27,7 @@ from pathlib import Path
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.embeddings import EmbeddingSet, load_embeddings
 from gaitbench.evaluation.protocols import evaluate
+from gaitbench.reporting.synth_vs_real import emit
 
 CONDITIONS = ("NM", "BG", "CL")
 STRIPS = 16
@@ -87,10 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, _ in part_groups():
         cells = [" / ".join(f"{t[name][c]:.1f}" for c in CONDITIONS) for t in tables]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.out:
-        args.out.write_text(text)
+    emit("\n".join(lines) + "\n", args.out)
     return 0
 
 

@@ -62,7 +62,8 @@ def plot(points, floor, out: Path, title: str) -> list[Path]:
     ax.set_ylabel("rank-1 (%), identical views excluded")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    # Below the axes: inside, it would sit on the NM line whatever its corner.
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     written = []

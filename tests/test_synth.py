@@ -211,6 +211,53 @@ def test_coat_shape_replaces_the_covered_bulges_in_cl_only_and_is_off_by_default
     assert n_dressed - n_bare == len(kept) + len(coat)
 
 
+def test_outline_dilates_or_erodes_each_sequence_and_is_off_by_default():
+    """The ``outline`` knob: 0 in every level (version-1 stores unchanged); above 0, each sequence's
+    silhouettes are dilated or eroded by one radius of its own (the same sequence, the same radius),
+    drawn from a stream of its own, so nothing else a walker draws changes."""
+    from gaitbench.data import synth_body
+
+    assert all(level["outline"] == 0 for level in synth_body.DIFFICULTY.values())
+    base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
+    spec = synth.SynthSpec(**base)
+    zero = synth.SynthSpec(**base, tune=(("outline", 0),))
+    jittered = synth.SynthSpec(**base, tune=(("outline", 3),))
+    assert np.array_equal(
+        synth.render_sequence(zero, 1, "nm-01", 90), synth.render_sequence(spec, 1, "nm-01", 90)
+    )
+    # noise=False is the body's exact outline, jitter or not.
+    assert np.array_equal(
+        synth.render_sequence(jittered, 1, "nm-01", 90, noise=False),
+        synth.render_sequence(spec, 1, "nm-01", 90, noise=False),
+    )
+    # The radius: one per sequence, from its own stream, in [-3, 3].
+    radii = {
+        (c, v): synth_body.outline_jitter(
+            np.zeros((1, 8, 8), np.uint8), synth.outline_rng(1, 1, c, v), 3.0
+        )
+        for c in synth.CONDITIONS
+        for v in (0, 90, 180)
+    }
+    assert set(radii.values()) <= set(range(-3, 4)) and len(set(radii.values())) >= 3
+    # Applied before the segmentation noise: a clean body dilated (eroded) by that radius.
+    clean = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
+    for r in (2, -2):
+        frames = clean.copy()
+        rng = np.random.default_rng(0)
+        while synth_body.outline_jitter(frames, rng, 2.0) != r:
+            frames = clean.copy()
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(r) + 1,) * 2)
+        op = cv2.dilate if r > 0 else cv2.erode
+        assert np.array_equal(frames[3], op(clean[3], k))
+        assert np.sign((frames > 0).sum() - (clean > 0).sum()) == np.sign(r)
+    # In a rendered store, a sequence whose radius is 0 is untouched; the others are not.
+    for (c, v), radius in list(radii.items())[:6]:
+        same = np.array_equal(
+            synth.render_sequence(jittered, 1, c, v), synth.render_sequence(spec, 1, c, v)
+        )
+        assert same == (radius == 0), (c, v, radius)
+
+
 def test_views_are_projections_not_flips():
     spec = synth.SynthSpec(subjects=1, frames=(20, 20), seed=2)
     side = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
@@ -268,6 +315,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "noise": 3.0,
         "garment": 0.0,
         "coat_shape": 0.0,
+        "outline": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}

@@ -14,14 +14,17 @@ Determinism: each subject is drawn from ``(seed, subject)`` and each sequence fr
 ``(seed, subject, condition, view)``, so output bytes do not depend on the worker count or on
 which sequences are rendered; sequences are written in a fixed order.
 
-Difficulty (``--difficulty``) scales six things (see ``synth_body.DIFFICULTY``): ``people``, how
+Difficulty (``--difficulty``) scales seven things (see ``synth_body.DIFFICULTY``): ``people``, how
 far apart subjects' body shapes and gait styles are; ``within``, each person's sequence-to-sequence
 variation (speed, amplitudes, arm swing, lean, heading, camera distance/height/zoom); ``cover``,
 how much the bags and coats change the outline; ``noise``, segmentation noise (ragged edges,
 holes, broken and blank frames, shadow blobs); ``garment``, the size of each person's own clothing
 and hair bulges, and ``coat_shape``, the size of a coat's own bulges (hood, collar, pockets) that
-replace the clothing bulges of the parts it covers (both 0 in every level of generator version 1,
-where a coat is a smooth shell over the person). ``--tune KNOB=VALUE,...`` replaces single knobs of
+replace the clothing bulges of the parts it covers, and ``outline``, how far a sequence's
+silhouettes are dilated or eroded (one radius per sequence, up to that many pixels of the 320x240
+frame: the background-subtraction threshold of each recording; all three 0 in every level of
+generator version 1, where a coat is a smooth shell over the person and every sequence has the
+body's exact outline). ``--tune KNOB=VALUE,...`` replaces single knobs of
 the level (``SynthSpec.tune``; recorded in the store's ``generator`` attribute and its results
 files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 
@@ -224,10 +227,16 @@ def coat_rng(seed: int, subject: int) -> np.random.Generator:
     return np.random.default_rng([seed, 3, subject])
 
 
+def outline_rng(seed: int, subject: int, condition: str, view: int) -> np.random.Generator:
+    """The sequence's outline radius (``outline``): a stream of its own, as `garment_rng`."""
+    return np.random.default_rng([seed, 4, subject, CONDITIONS.index(condition), view])
+
+
 def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
-    """Render one raw sequence: uint8 ``[T, 240, 320]`` with values 0 / 255."""
+    """Render one raw sequence: uint8 ``[T, 240, 320]`` with values 0 / 255 (``noise=False``: the
+    body's exact outline, without the segmentation's noise and outline jitter)."""
     knobs = spec.knobs
     person = body.sample_subject(subject_rng(spec.seed, subject), knobs)
     garment = body.sample_garment(garment_rng(spec.seed, subject), knobs["garment"])
@@ -241,6 +250,9 @@ def render_sequence(
     parts = body.build_body(person, walk, condition, knobs)
     frames = body.rasterise(parts, body.Camera.at_view(view, walk))
     if noise:
+        if knobs["outline"] > 0:
+            jitter = outline_rng(spec.seed, subject, condition, view)
+            body.outline_jitter(frames, jitter, knobs["outline"])
         body.segmentation_noise(frames, rng, walk.noise)
     return frames
 

@@ -42,11 +42,16 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # parametric body of generator version 1) and how much a coat is a garment of its own
 # (`coat_shape`: >0 = the coat hides the clothing bulges of the parts it covers and carries its
 # own, hood, collar, pockets, belt, of that size; 0 = the coat of version 1, a smooth shell over
-# the person, bulges and all). See gaitbench.data.synth for the measured effect of each level.
+# the person, bulges and all), and how far the segmentation's outline differs between sequences
+# (`outline`: the largest dilation or erosion of a sequence's silhouettes, in pixels of the
+# 320 x 240 frame, one radius drawn per sequence, see `outline_jitter`; 0 = every sequence of a
+# person has the body's exact outline, as in version 1). See gaitbench.data.synth for the
+# measured effect of each level.
+_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0)
 DIFFICULTY = {
-    "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, garment=0.0, coat_shape=0.0),
-    "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, garment=0.0, coat_shape=0.0),
-    "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6, garment=0.0, coat_shape=0.0),
+    "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
+    "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, **_OFF),
+    "hard": dict(people=0.8, within=1.5, cover=1.25, noise=1.6, **_OFF),
 }
 KNOBS = tuple(DIFFICULTY["standard"])
 
@@ -670,6 +675,22 @@ def rasterise(parts: Parts, cam: Camera) -> np.ndarray:
 
 
 _KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+
+
+def outline_jitter(frames: np.ndarray, rng: np.random.Generator, reach: float) -> int:
+    """Dilate or erode a whole sequence's silhouettes, in place, by one radius drawn uniformly in
+    ``[-reach, reach]`` pixels and rounded: what a background-subtraction threshold set for each
+    recording does to the outline (a real person's silhouettes are not equally thick in every
+    sequence). Returns the radius (> 0 dilated, < 0 eroded, 0 untouched)."""
+    if reach <= 0:
+        return 0
+    radius = int(round(rng.uniform(-reach, reach)))
+    if radius:
+        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(radius) + 1,) * 2)
+        op = cv2.dilate if radius > 0 else cv2.erode
+        for t in range(len(frames)):
+            op(frames[t], k, dst=frames[t])
+    return radius
 
 
 def segmentation_noise(frames: np.ndarray, rng: np.random.Generator, level: float) -> None:

@@ -250,9 +250,9 @@ def render_sequence(
     parts = body.build_body(person, walk, condition, knobs)
     frames = body.rasterise(parts, body.Camera.at_view(view, walk))
     if noise:
-        if knobs["outline"] > 0:
-            jitter = outline_rng(spec.seed, subject, condition, view)
-            body.outline_jitter(frames, jitter, knobs["outline"])
+        body.outline_jitter(
+            frames, outline_rng(spec.seed, subject, condition, view), knobs["outline"]
+        )
         body.segmentation_noise(frames, rng, walk.noise)
     return frames
 

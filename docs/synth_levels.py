@@ -11,9 +11,11 @@ Renders the 50 test subjects (075..124) of seed 0, 11 views, 30 frames per seque
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from gaitbench.data import synth
+from gaitbench.errors import GaitbenchError
 
 
 def main() -> None:
@@ -21,14 +23,18 @@ def main() -> None:
     ap.add_argument("--levels", default="easy,standard,hard")
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args()
+    try:  # every level checked before the first minute of rendering
+        specs = [synth.SynthSpec(frames=(30, 30), difficulty=lv) for lv in args.levels.split(",")]
+    except GaitbenchError as exc:
+        sys.exit(f"error: {exc}")
     print(
         f"generator version {synth.GENERATOR_VERSION}, seed 0, subjects 075..124, 11 views, 30 frames"
     )
     print(
         "difficulty  gallery views            NM     BG     CL    NM per probe view 000 / 090 / 180"
     )
-    for level in args.levels.split(","):
-        spec = synth.SynthSpec(frames=(30, 30), difficulty=level)
+    for spec in specs:
+        level = spec.difficulty
         for same, name in ((False, "other views (protocol)"), (True, "same view only")):
             start = time.perf_counter()
             r = synth.calibrate(spec, workers=args.workers, same_view=same)

@@ -316,6 +316,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "garment": 0.0,
         "coat_shape": 0.0,
         "outline": 0.0,
+        "thicken": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}

@@ -24,7 +24,9 @@ replace the clothing bulges of the parts it covers, and ``outline``, how far a s
 silhouettes are dilated or eroded (one radius per sequence, up to that many pixels of the 320x240
 frame: the background-subtraction threshold of each recording; all three 0 in every level of
 generator version 1, where a coat is a smooth shell over the person and every sequence has the
-body's exact outline). ``--tune KNOB=VALUE,...`` replaces single knobs of
+body's exact outline), and ``thicken``, the radius by which every silhouette is dilated (how much
+fuller than the bare body a segmentation of a clothed person is; 0 in every level of version 1).
+``--tune KNOB=VALUE,...`` replaces single knobs of
 the level (``SynthSpec.tune``; recorded in the store's ``generator`` attribute and its results
 files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 
@@ -236,7 +238,7 @@ def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
     """Render one raw sequence: uint8 ``[T, 240, 320]`` with values 0 / 255 (``noise=False``: the
-    body's exact outline, without the segmentation's noise and outline jitter)."""
+    body's exact outline, without the segmentation's thickening, noise and outline jitter)."""
     knobs = spec.knobs
     person = body.sample_subject(subject_rng(spec.seed, subject), knobs)
     garment = body.sample_garment(garment_rng(spec.seed, subject), knobs["garment"])
@@ -250,6 +252,7 @@ def render_sequence(
     parts = body.build_body(person, walk, condition, knobs)
     frames = body.rasterise(parts, body.Camera.at_view(view, walk))
     if noise:
+        body.thicken(frames, knobs["thicken"])
         body.outline_jitter(
             frames, outline_rng(spec.seed, subject, condition, view), knobs["outline"]
         )

@@ -211,6 +211,38 @@ def test_coat_shape_replaces_the_covered_bulges_in_cl_only_and_is_off_by_default
     assert n_dressed - n_bare == len(kept) + len(coat)
 
 
+def test_thicken_dilates_every_frame_and_is_off_by_default():
+    """The ``thicken`` knob: 0 in every level (version-1 stores unchanged); above 0, every frame of
+    every sequence is the body dilated by that radius (a disc) before the segmentation noise, with
+    no random draw, so the noise and everything else a walker draws are unchanged."""
+    from gaitbench.data import synth_body
+
+    assert all(level["thicken"] == 0 for level in synth_body.DIFFICULTY.values())
+    base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
+    spec = synth.SynthSpec(**base)
+    zero = synth.SynthSpec(**base, tune=(("thicken", 0),))
+    assert np.array_equal(
+        synth.render_sequence(zero, 1, "nm-01", 90), synth.render_sequence(spec, 1, "nm-01", 90)
+    )
+    clean = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    for radius in (2, 1.6):  # rounded to whole pixels
+        quiet = synth.SynthSpec(**base, tune=(("thicken", radius), ("noise", 0)))
+        assert np.array_equal(
+            synth.render_sequence(quiet, 1, "nm-01", 90),
+            np.stack([cv2.dilate(f, k) for f in clean]),
+        )
+    # Fuller, never thinner, and the body's exact outline without noise is untouched.
+    fat = synth.SynthSpec(**base, tune=(("thicken", 2),))
+    assert np.array_equal(synth.render_sequence(fat, 1, "nm-01", 90, noise=False), clean)
+    quiet = synth.SynthSpec(**base, tune=(("noise", 0),))
+    bare = synth.render_sequence(quiet, 1, "cl-01", 90)
+    full = synth.render_sequence(
+        synth.SynthSpec(**base, tune=(("noise", 0), ("thicken", 1))), 1, "cl-01", 90
+    )
+    assert np.all(full >= bare) and (full > 0).sum() > (bare > 0).sum()
+
+
 def test_outline_dilates_or_erodes_each_sequence_and_is_off_by_default():
     """The ``outline`` knob: 0 in every level (version-1 stores unchanged); above 0, each sequence's
     silhouettes are dilated or eroded by one radius of its own (the same sequence, the same radius),

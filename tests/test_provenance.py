@@ -156,6 +156,42 @@ def test_evaluate_reads_the_store_from_the_run_folder(trained):
     )
 
 
+def test_a_checkpoint_file_of_a_run_takes_the_runs_record(trained, tmp_path):
+    """Evaluating RUN/checkpoints/X.pt (a learning curve's points) reads RUN/run.json as the run
+    folder does: its name (NAME@ITERATION before the last), seed, device and store; the wall time
+    only when the training segments end exactly at that checkpoint; the results stay beside the
+    checkpoint. A copy outside a run folder has no record to read."""
+    tmp, store, _ = trained
+    run = tmp / "runs" / "curve"
+    res = runner.invoke(
+        app,
+        ["train", "gaitset-tiny", "--data", str(store), "-n", "4", "--seed", "5", "--save-every",
+         "2", "--set", "train.keep_last=2", "--out", str(run), "--name", "curve-run", *SMALL],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    info = json.loads((run / "run.json").read_text())
+    assert [(s["from"], s["to"]) for s in info["segments"]] == [(0, 4)]
+    ckpts = run / "checkpoints"
+    for name, it, run_name, wall in [
+        ("iter-0000002.pt", 2, "curve-run@2", None),  # the one segment runs past it
+        ("iter-0000004.pt", 4, "curve-run", info["segments"][0]["wall_seconds"]),
+    ]:
+        res = runner.invoke(app, ["evaluate", str(ckpts / name), "--batch-size", "4"])
+        assert res.exit_code == 0, res.output
+        r = load_results(ckpts / "results-casia-b.json")
+        t = r["training"]
+        assert (r["run"], r["iteration"], r["checkpoint"]) == (run_name, it, name)
+        assert (t["seed"], t["device"], t["iterations"], t["wall_seconds"]) == (5, "cpu", it, wall)
+        assert t["precision"] == info["precision"] and r["data"]["file"] == "casia-b-64.h5"
+    copy = tmp_path / "iter-0000002.pt"
+    copy.write_bytes((ckpts / "iter-0000002.pt").read_bytes())
+    res = runner.invoke(app, ["evaluate", str(copy), "--data", str(store), "--batch-size", "4"])
+    assert res.exit_code == 0, res.output
+    r = load_results(tmp_path / "results-casia-b.json")
+    assert r["run"] == "iter-0000002" and r["training"]["device"] is None
+    assert r["training"]["seed"] == 5  # from the checkpoint's own recipe
+
+
 def test_results_hold_no_absolute_path(trained):
     tmp, _, run = trained
     text = (run / "results-casia-b.json").read_text()

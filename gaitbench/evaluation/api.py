@@ -203,8 +203,54 @@ def load_model_for_evaluation(
         }
     if not info["dataset"]:
         raise GaitbenchError(f"checkpoint {target} does not say its dataset: pass --dataset")
-    info.update(checkpoint=str(target), run_dir=run_dir)
+    info.update(checkpoint=str(target), run_dir=run_dir, owner=run_dir or _owning_run(target))
     return model.eval(), info
+
+
+def _owning_run(checkpoint: Path) -> Path | None:
+    """The run folder a checkpoint file was saved in (``RUN/checkpoints/X.pt`` beside
+    ``RUN/run.json``), whose record says the run, seed, device and store; None for a file
+    anywhere else (a published checkpoint, a copy)."""
+    from gaitbench.training.runinfo import read_run_info
+
+    run = checkpoint.parent.parent
+    if checkpoint.parent.name == "checkpoints" and read_run_info(run) is not None:
+        return run
+    return None
+
+
+def _run_name(info: dict, run_info: dict | None) -> str:
+    """The results file's ``run``: the run's recorded name (and, for a checkpoint saved before
+    the run's last, ``NAME@ITERATION``), else the run folder's or the checkpoint's name, else
+    the model (evaluated without training, gei)."""
+    if run_info and run_info.get("name"):
+        if info["run_dir"] is None and info["iteration"] != _last_iteration(run_info):
+            return f"{run_info['name']}@{info['iteration']}"
+        return run_info["name"]
+    if info["run_dir"]:
+        return info["run_dir"].name
+    return Path(info["checkpoint"]).stem if info["checkpoint"] else info["model"]
+
+
+def _last_iteration(run_info: dict) -> int | None:
+    segments = run_info.get("segments") or []
+    return segments[-1].get("to") if segments else None
+
+
+def _checkpoint_run_info(info: dict, run_info: dict | None) -> dict | None:
+    """``run.json`` as it applies to the evaluated checkpoint: for one saved before the run's
+    last iteration, the training segments up to it only, or none when a segment runs past it
+    (the wall time to that checkpoint is then unknown, not the whole run's)."""
+    if not run_info or info["run_dir"] is not None:
+        return run_info
+    it = info["iteration"]
+    if it is None or it == _last_iteration(run_info):
+        return run_info
+    segments = run_info.get("segments") or []
+    before = [seg for seg in segments if seg.get("to", 0) <= it]
+    starts_at_zero = bool(before) and before[0].get("from") == 0
+    ends_at_it = bool(before) and before[-1].get("to") == it
+    return {**run_info, "segments": before if starts_at_zero and ends_at_it else []}
 
 
 def evaluate_target(
@@ -252,7 +298,7 @@ def evaluate_target(
         out_dir = out_dir or runs_root() / f"{info['model']}-{store_path.stem}"
     else:
         model, info = load_model_for_evaluation(target, model_name, dataset)
-        run_info = read_run_info(info["run_dir"]) if info["run_dir"] else None
+        run_info = read_run_info(info["owner"]) if info["owner"] else None
         if data:
             store_path = Path(data)
         elif run_info and run_info.get("store"):
@@ -260,7 +306,7 @@ def evaluate_target(
             store_path = Path(run_info["store"])
             if not store_path.is_file():
                 raise GaitbenchError(
-                    f"store {store_path}, recorded in {info['run_dir']}/run.json as the training "
+                    f"store {store_path}, recorded in {info['owner']}/run.json as the training "
                     "store, not found: pass --data STORE"
                 )
         else:
@@ -301,14 +347,8 @@ def evaluate_target(
         model, store, test, device, batch_size, progress=tick, windows=_windows(part, test)
     )
     emb = mark_roles(emb, protocol, part)
-    run_name = (run_info or {}).get("name") or (
-        info["run_dir"].name
-        if info["run_dir"]
-        else Path(info["checkpoint"]).stem
-        if info["checkpoint"]
-        else info["model"]  # a model evaluated without training (gei)
-    )
-    training = training_record(config, info["iteration"], run_info)
+    run_name = _run_name(info, run_info)
+    training = training_record(config, info["iteration"], _checkpoint_run_info(info, run_info))
     emb.attrs.update(
         model=info["model"],
         dataset=ds,

@@ -187,6 +187,9 @@ def test_gei_views_script_on_a_small_store(tmp_path, small_store):
     test = [int(x) for x in spec.partition()["test"]]
     same = synth.calibrate(spec, test, workers=1, same_view=True)
     other = synth.calibrate(spec, test, workers=1)
+    # Rendered once and scored twice (docs/synth_levels.py): the same figures.
+    geis = synth.render_geis(spec, test, workers=1)
+    assert synth.gei_nn(geis, same_view=True) == same and synth.gei_nn(geis) == other
     expect = [f"{r[c]['mean']:.1f}" for r in (same, other) for c in ("NM", "BG", "CL")]
     assert [x.strip(" |") for x in row[3:]] == expect
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.h5")],

@@ -34,7 +34,7 @@ Calibration: rank-1 (%) of a nearest neighbour on gait energy images (GEI-NN: me
 64x44 silhouette per sequence, Euclidean distance), CASIA-B protocol (gallery nm-01..04; probes
 nm-05..06, bg-01..02, cl-01..02; per-view averages) on the 50 test subjects 075..124 of seed 0,
 11 views, measured with 30 frames per sequence (``calibrate``; chance is 2 %; ``python3
-docs/synth_levels.py`` prints this table, about 2 minutes a row on one core):
+docs/synth_levels.py`` prints this table, about 2 minutes a level on one core):
 
     difficulty  gallery views            NM     BG     CL    NM per probe view 000 / 090 / 180
     easy        other views (protocol)   27.9   21.2   9.2   25.5 / 25.9 / 25.2
@@ -410,16 +410,20 @@ def gait_energy_image(aligned: np.ndarray) -> np.ndarray:
     return aligned[:, :, cut : size - cut].mean(axis=0, dtype=np.float32) / 255.0
 
 
-def gei_nn(
-    sequences: Iterable[tuple[str, str, str, np.ndarray]], same_view: bool = False
-) -> dict[str, dict]:
-    """CASIA-B rank-1 (%) of a GEI nearest neighbour (``same_view``: gallery of the probe's own
-    view only, instead of the protocol's other views; shows how separable people are per view).
+@dataclass(frozen=True)
+class GeiSet:
+    """The gait energy images of a set of sequences (`gei_features`), computed once for as many
+    `gei_nn` scorings as needed (both galleries, for instance)."""
 
-    ``sequences`` yields (subject, condition, view, aligned uint8 [T, s, s]). Returns
-    ``{"NM"|"BG"|"CL": {"mean": float, "views": {view: float}}}``: per probe view, the rank-1
-    averaged over gallery views other than the probe view; ``mean`` averages the probe views.
-    """
+    subject: np.ndarray  # [N] str
+    condition: np.ndarray  # [N] str
+    view: np.ndarray  # [N] str
+    x: np.ndarray  # [N, s * s] float64, one flattened GEI per row
+
+
+def gei_features(sequences: Iterable[tuple[str, str, str, np.ndarray]]) -> GeiSet:
+    """``sequences`` yields (subject, condition, view, aligned uint8 [T, s, s]); empty sequences
+    are left out."""
     subj, cond, view, feats = [], [], [], []
     for s, c, v, frames in sequences:
         if len(frames) == 0:
@@ -428,11 +432,25 @@ def gei_nn(
         cond.append(c)
         view.append(v)
         feats.append(gait_energy_image(frames).ravel())
-    subj_a, cond_a, view_a = np.array(subj), np.array(cond), np.array(view)
     x = np.stack(feats).astype(np.float64)
+    return GeiSet(np.array(subj), np.array(cond), np.array(view), x)
+
+
+def gei_nn(
+    sequences: GeiSet | Iterable[tuple[str, str, str, np.ndarray]], same_view: bool = False
+) -> dict[str, dict]:
+    """CASIA-B rank-1 (%) of a GEI nearest neighbour (``same_view``: gallery of the probe's own
+    view only, instead of the protocol's other views; shows how separable people are per view).
+
+    ``sequences``: a `GeiSet`, or what `gei_features` takes. Returns
+    ``{"NM"|"BG"|"CL": {"mean": float, "views": {view: float}}}``: per probe view, the rank-1
+    averaged over gallery views other than the probe view; ``mean`` averages the probe views.
+    """
+    g_set = sequences if isinstance(sequences, GeiSet) else gei_features(sequences)
+    subj_a, cond_a, view_a, x = g_set.subject, g_set.condition, g_set.view, g_set.x
     sq = (x * x).sum(1)
     gallery = np.isin(cond_a, GALLERY)
-    views = sorted(set(view))
+    views = sorted(set(view_a.tolist()))
     result: dict[str, dict] = {}
     for name, probe_conds in PROBES.items():
         probe = np.isin(cond_a, probe_conds)
@@ -456,16 +474,15 @@ def gei_nn(
     return result
 
 
-def calibrate(
+def render_geis(
     spec: SynthSpec,
     subjects: Sequence[int] | None = None,
     *,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
-    same_view: bool = False,
-) -> dict[str, dict]:
+) -> GeiSet:
     """Render ``subjects`` (default: the test half, 075..124 for 124 subjects) in memory and
-    return their GEI-NN rank-1 (`gei_nn`)."""
+    return their GEIs (`gei_features`)."""
     if subjects is None:
         part = spec.partition()
         first = 75 if part is None else len(part["train"]) + 1
@@ -480,7 +497,20 @@ def calibrate(
             tick(1)
             yield spec.subject_id(s), c, f"{v:03d}", frames
 
-    return gei_nn(stream(), same_view)
+    return gei_features(stream())
+
+
+def calibrate(
+    spec: SynthSpec,
+    subjects: Sequence[int] | None = None,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    same_view: bool = False,
+) -> dict[str, dict]:
+    """Render ``subjects`` (default: the test half) in memory and return their GEI-NN rank-1
+    (`render_geis`, `gei_nn`)."""
+    return gei_nn(render_geis(spec, subjects, workers=workers, progress=progress), same_view)
 
 
 # ---------------------------------------------------------------------------------------------

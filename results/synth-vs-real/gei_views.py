@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gaitbench.data.partitions import resolve_partition
 from gaitbench.data.store import Store, provenance
-from gaitbench.data.synth import gei_nn
+from gaitbench.data.synth import gei_features, gei_nn
 from gaitbench.errors import GaitbenchError
 from gaitbench.reporting.synth_vs_real import emit, store_table
 
@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         except GaitbenchError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-        same, other = gei_nn(seqs, same_view=True), gei_nn(seqs, same_view=False)
+        geis = gei_features(seqs)
+        same, other = gei_nn(geis, same_view=True), gei_nn(geis, same_view=False)
         store.close()
         figures = [f"{r[c]['mean']:.1f}" for r in (same, other) for c in ("NM", "BG", "CL")]
         rows.append((path.name, about, figures))

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -301,3 +302,33 @@ def test_strips_script_scores_each_strip_alone(tmp_path):
         EmbeddingSet(emb, subjects, [c for _, c, _ in rows], [v for _, _, v in rows], attrs=attrs),
     )
     assert strips.main([str(tmp_path / "p.h5")]) == 1
+
+
+def test_frame_stats_by_hand(tmp_path, small_store):
+    """frame_stats.py: a 10 x 10 square moving one pixel per frame has, by hand, fill 100 / 2816,
+    boundary 80 / 100 (the 12 x 12 dilation minus the 8 x 8 erosion), no soft edge, change 20 / 100
+    (10 pixels leave and 10 arrive) and jitter 20 / 100 (four columns per row differ by one half
+    from the mean of the neighbouring frames); the script writes one row per store and one error
+    line for a missing one."""
+    stats = _script_module("frame_stats")
+    frames = np.zeros((3, 64, 44), np.uint8)
+    for t in range(3):
+        frames[t, 20:30, 10 + t : 20 + t] = 255
+    got = stats.sequence_stats(frames)
+    want = {"fill": 100 / 2816, "boundary": 0.8, "soft edge": 0.0, "change": 0.2, "jitter": 0.2}
+    assert got == pytest.approx(want)
+    assert stats.band_width(frames, slice(20, 30)) == pytest.approx(10.0)
+    assert np.isnan(stats.sequence_stats(frames[:2])["jitter"])
+    _, store = small_store
+    out = tmp_path / "frames.md"
+    done = subprocess.run(
+        [sys.executable, str(COMPARE.parent / "frame_stats.py"), str(store), "--sequences", "20",
+         "--out", str(out)], capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3 and lines[2].startswith(f"| {store.parent.name}/s.h5 | synthetic | sha256:")
+    assert len(lines[2].split(" | ")) == 3 + len(stats.COLUMNS)
+    bad = subprocess.run([sys.executable, str(COMPARE.parent / "frame_stats.py"),
+                          str(tmp_path / "missing.h5")], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "missing.h5" in bad.stderr

@@ -243,3 +243,13 @@ def test_schema_1_converts_with_a_note():
     assert v2["schema"] == "gaitbench-results/2" and v2["run"] == "hstl-old"
     assert v2["data"] is None and v2["training"] is None and v2["per_probe"] is None
     assert v2["checkpoint"] == "last.pt" and "fingerprint" in v2["notes"][-1]
+
+
+def test_the_wall_time_needs_segments_from_zero_without_a_gap():
+    from gaitbench.training.runinfo import wall_seconds
+
+    seg = lambda a, b, s: {"from": a, "to": b, "wall_seconds": s}  # noqa: E731
+    assert wall_seconds({"segments": [seg(0, 2, 1.25), seg(2, 6, 2.0)]}) == 3.2  # 3.25, rounded
+    assert wall_seconds({"segments": [seg(1800, 3200, 2896.8)]}) is None  # the start unrecorded
+    assert wall_seconds({"segments": [seg(0, 2, 1.0), seg(4, 6, 1.0)]}) is None  # a gap
+    assert wall_seconds({"segments": []}) is None and wall_seconds(None) is None

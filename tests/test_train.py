@@ -23,6 +23,7 @@ from gaitbench.data.store import StoreWriter
 from gaitbench.errors import GaitbenchError
 from gaitbench.models import build_from_checkpoint
 from gaitbench.training import find_recipe, load_checkpoint, load_recipe, train
+from gaitbench.training.runinfo import read_run_info, wall_seconds
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[1]
@@ -177,10 +178,21 @@ def test_sigkill_then_resume_equals_uninterrupted(store, reference, tmp_path):
     _wait_for(run / "checkpoints" / "iter-0000004.pt", proc)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
+    # run.json kept the killed run's time up to a checkpoint it saved (2 at the least: the kill
+    # may fall between saving 4 and recording it).
+    killed = [(s["from"], s["to"]) for s in read_run_info(run)["segments"]]
+    assert len(killed) == 1 and killed[0][0] == 0 and killed[0][1] % 2 == 0 and killed[0][1] >= 2
     result = train(
         recipe("gaitset-tiny", "train.iterations=10", "train.save_every=2"), store, run, resume=True
     )
     assert result.resumed_from is not None and result.iteration == 10
+    # The resumed segment starts at the checkpoint; the run's wall time is known when the
+    # killed run's segment reached that checkpoint, and unknown (a gap) otherwise.
+    start = int(result.resumed_from.stem.split("-")[1])
+    info = read_run_info(run)
+    segments = [(s["from"], s["to"]) for s in info["segments"]]
+    assert segments == [k for k in killed if k[1] <= start] + [(start, 10)]
+    assert (wall_seconds(info) is not None) == (killed[0][1] == start)
     assert_same_weights(weights(run), weights(reference))
     ours = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
     theirs = torch.load(reference / "checkpoints" / "last.pt", weights_only=True)

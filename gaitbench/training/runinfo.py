@@ -16,8 +16,11 @@ Format ``gaitbench-run/1``::
     }
 
 ``wall_seconds`` of the run is the sum over its segments: time spent in the training loop
-(loading batches included), not the time to open the store or build the model. A segment killed
-with SIGKILL is not recorded (the rest are).
+(loading batches included), not the time to open the store or build the model. A segment is
+written at every checkpoint the trainer saves and at its end, so a run killed with SIGKILL keeps
+the segments up to its last checkpoint, which is where ``--resume`` starts again (the work after
+it is lost, and not counted). The total is known only while the segments run from iteration 0
+without a gap (`wall_seconds`); run folders older than this record may lack segments.
 """
 
 from __future__ import annotations
@@ -58,9 +61,14 @@ def read_run_info(run_dir: str | Path) -> dict[str, Any] | None:
 
 
 def wall_seconds(info: dict[str, Any] | None) -> float | None:
-    if not info or not info.get("segments"):
+    """The training loop's seconds from iteration 0 to the last segment's end; None when the
+    segments do not cover that without a gap (a part of the run's time was not recorded)."""
+    segments = (info or {}).get("segments") or []
+    if not segments or segments[0].get("from") != 0:
         return None
-    return round(sum(float(s.get("wall_seconds", 0.0)) for s in info["segments"]), 1)
+    if any(a.get("to") != b.get("from") for a, b in zip(segments, segments[1:])):
+        return None
+    return round(sum(float(s.get("wall_seconds", 0.0)) for s in segments), 1)
 
 
 class RunInfoHook(Hook):
@@ -100,17 +108,26 @@ class RunInfoHook(Hook):
         )
         self._start, self._from = time.perf_counter(), trainer.iteration
 
+    def after_step(self, trainer: Trainer, log: dict[str, float] | None) -> None:
+        # After the checkpoint hook (`Trainer` runs this hook last): a checkpoint saved at this
+        # iteration is where a killed run resumes, so the segment so far is worth recording.
+        if trainer.last_saved == trainer.iteration:
+            self._record(trainer.iteration)
+
     def after_train(self, trainer: Trainer) -> None:
+        self._record(trainer.iteration)
+
+    def _record(self, to: int) -> None:
+        """This invocation's segment, from where it started to ``to``, replacing the one an
+        earlier checkpoint of the same invocation wrote."""
         info = read_run_info(self.path.parent)
-        if info is None or trainer.iteration <= self._from:
+        if info is None or to <= self._from:
             return
-        info["segments"].append(
-            {
-                "from": self._from,
-                "to": trainer.iteration,
-                "wall_seconds": round(time.perf_counter() - self._start, 1),
-            }
+        segments = [s for s in info["segments"] if s.get("from") != self._from]
+        segments.append(
+            {"from": self._from, "to": to, "wall_seconds": round(time.perf_counter() - self._start, 1)}
         )
+        info["segments"] = segments
         self._write(info)
 
 

@@ -456,8 +456,8 @@ def pretrain(
         hooks: list[Hook] = [
             CollapseHook(threshold, model.embed_dim, run_dir / "metrics.jsonl"),
             MetricsHook(run_dir / "metrics.jsonl", progress),
-            RunInfoHook(run_dir, store_path, seed),
             CheckpointHook(recipe.train.save_every, recipe.train.keep_last),
+            RunInfoHook(run_dir, store_path, seed),  # after the checkpoints, as in Trainer
         ]
         if tensorboard:
             hooks.append(TensorBoardHook(run_dir / "tensorboard"))

@@ -592,10 +592,11 @@ def train(
         metrics_path = run_dir / "metrics.jsonl"
         if dist.is_main:
             hooks.append(MetricsHook(metrics_path, progress))
-            hooks.append(RunInfoHook(run_dir, store_path, seed))
             if tensorboard:
                 hooks.append(TensorBoardHook(run_dir / "tensorboard"))
         hooks.append(CheckpointHook(recipe.train.save_every, recipe.train.keep_last))
+        if dist.is_main:  # after the checkpoints: it records the segment at each one
+            hooks.append(RunInfoHook(run_dir, store_path, seed))
         if recipe.train.eval_every > 0:
             from gaitbench.evaluation.api import evaluate_model
 

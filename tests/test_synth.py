@@ -211,6 +211,37 @@ def test_coat_shape_replaces_the_covered_bulges_in_cl_only_and_is_off_by_default
     assert n_dressed - n_bare == len(kept) + len(coat)
 
 
+def test_motion_spreads_gait_motion_apart_and_leaves_body_shape():
+    """The ``motion`` knob: 1 in every level (version-1 stores unchanged); it scales how far
+    people's gait motion (cadence, stride, swings, timing) lies from the mean, on top of
+    ``people``, and leaves body shape and posture as ``people`` alone draws them."""
+    from gaitbench.data import synth_body
+
+    assert all(level["motion"] == 1 for level in synth_body.DIFFICULTY.values())
+    base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
+    spec = synth.SynthSpec(**base)
+    one = synth.SynthSpec(**base, tune=(("motion", 1),))
+    assert np.array_equal(
+        synth.render_sequence(one, 1, "nm-01", 90), synth.render_sequence(spec, 1, "nm-01", 90)
+    )
+    mean = synth_body.sample_subject(synth.subject_rng(1, 1), {**spec.knobs, "people": 0.0})
+    for subject in (1, 2):
+        full = synth_body.sample_subject(synth.subject_rng(1, subject), spec.knobs)
+        half = synth_body.sample_subject(
+            synth.subject_rng(1, subject), {**spec.knobs, "motion": 0.5}
+        )
+        assert half.height == full.height and half.shoulders == full.shoulders
+        assert half.lean == full.lean and half.elbow == full.elbow  # posture: people alone
+        for name in ("stride_freq", "hip_amp", "knee_swing", "arm_amp", "asym_amp"):
+            # Half the distance from the mean (none of these draws reaches its clip here).
+            offset, offset_full = (getattr(p, name) - getattr(mean, name) for p in (half, full))
+            assert offset == pytest.approx(offset_full / 2, abs=1e-12), name
+    frozen = synth.SynthSpec(**base, tune=(("motion", 0),))
+    a = synth_body.sample_subject(synth.subject_rng(1, 1), frozen.knobs)
+    b = synth_body.sample_subject(synth.subject_rng(1, 2), frozen.knobs)
+    assert a.stride_freq == b.stride_freq == mean.stride_freq and a.height != b.height
+
+
 def test_thicken_dilates_every_frame_and_is_off_by_default():
     """The ``thicken`` knob: 0 in every level (version-1 stores unchanged); above 0, every frame of
     every sequence is the body dilated by that radius (a disc) before the segmentation noise, with
@@ -349,6 +380,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "coat_shape": 0.0,
         "outline": 0.0,
         "thicken": 0.0,
+        "motion": 1.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}

@@ -54,7 +54,7 @@ def synth_command(
         "noise: 1 each in standard; garment, each person's own clothing bulges, and coat_shape, "
         "a coat's own bulges replacing those it covers, and outline, the largest per-sequence "
         "dilation or erosion of the silhouettes in pixels, and thicken, the dilation of every "
-        "silhouette in pixels: 0), e.g. "
+        "silhouette in pixels: 0; motion, a factor on people for the gait's motion alone: 1), e.g. "
         "within=1.3,noise=1.5: for calibrating against real data.",
     ),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),

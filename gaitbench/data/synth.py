@@ -25,8 +25,9 @@ silhouettes are dilated or eroded (one radius per sequence, up to that many pixe
 frame: the background-subtraction threshold of each recording; all three 0 in every level of
 generator version 1, where a coat is a smooth shell over the person and every sequence has the
 body's exact outline), and ``thicken``, the radius by which every silhouette is dilated (how much
-fuller than the bare body a segmentation of a clothed person is; 0 in every level of version 1).
-``--tune KNOB=VALUE,...`` replaces single knobs of
+fuller than the bare body a segmentation of a clothed person is; 0 in every level of version 1),
+and ``motion``, a factor on ``people`` for the gait's motion alone (cadence, stride, joint swings,
+timing, asymmetries; 1 in every level of version 1). ``--tune KNOB=VALUE,...`` replaces single knobs of
 the level (``SynthSpec.tune``; recorded in the store's ``generator`` attribute and its results
 files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 

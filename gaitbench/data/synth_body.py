@@ -48,9 +48,12 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # person has the body's exact outline, as in version 1), and how much fuller than the body the
 # segmentation is in every frame (`thicken`: the radius, in pixels of the 320 x 240 frame, by
 # which every silhouette is dilated, see `thicken`; real CASIA-B silhouettes are fuller than the
-# bare body, loose clothes and the subtraction's halo; 0 = the body's outline, as in version 1).
+# bare body, loose clothes and the subtraction's halo; 0 = the body's outline, as in version 1),
+# and how far apart people's gait motion is beside their body shape (`motion`: a factor on top
+# of `people` for the cadence, stride, joint swings, timing and asymmetries; 1 in every level,
+# as in version 1).
 # See gaitbench.data.synth for the measured effect of each level.
-_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0)
+_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0)
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
     "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, **_OFF),
@@ -201,8 +204,13 @@ def _n(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float) -
 def sample_subject(
     rng: np.random.Generator, difficulty: str | Mapping[str, float] = "standard"
 ) -> Subject:
-    """Draw a person. ``difficulty`` scales how far apart people are (``people``)."""
-    k = knobs(difficulty)["people"]
+    """Draw a person. ``difficulty`` scales how far apart people are (``people``), and how far
+    apart their gait's motion is on top of that (``motion``: the cadence, stride, joint swings,
+    timing and asymmetries, what only a model that sees frames in order can use; body shape and
+    posture keep ``people`` alone)."""
+    level = knobs(difficulty)
+    k = level["people"]
+    m = k * level["motion"]
     d = np.radians
     return Subject(
         height=_n(rng, 1.70, 0.085 * k, 1.45, 1.98),
@@ -216,22 +224,22 @@ def sample_subject(
         belly=_n(rng, 1.0, 0.16 * k, 0.75, 1.6),
         lean=d(_n(rng, 4.0, 3.5 * k, -4.0, 14.0)),
         head_fwd=_n(rng, 0.02, 0.02 * k, -0.03, 0.08),
-        stride_freq=_n(rng, 0.92, 0.07 * k, 0.72, 1.12),
-        stride_len=_n(rng, 1.55, 0.12 * k, 1.2, 1.95),
-        hip_amp=d(_n(rng, 21.0, 3.0 * k, 14.0, 29.0)),
-        hip_mid=d(_n(rng, 10.0, 3.0 * k, 2.0, 18.0)),
-        knee_load=d(_n(rng, 15.0, 5.0 * k, 3.0, 28.0)),
-        knee_swing=d(_n(rng, 60.0, 6.0 * k, 45.0, 75.0)),
-        ankle_amp=d(_n(rng, 18.0, 5.0 * k, 6.0, 30.0)),
-        arm_amp=d(_n(rng, 20.0, 7.0 * k, 5.0, 38.0)),
+        stride_freq=_n(rng, 0.92, 0.07 * m, 0.72, 1.12),
+        stride_len=_n(rng, 1.55, 0.12 * m, 1.2, 1.95),
+        hip_amp=d(_n(rng, 21.0, 3.0 * m, 14.0, 29.0)),
+        hip_mid=d(_n(rng, 10.0, 3.0 * m, 2.0, 18.0)),
+        knee_load=d(_n(rng, 15.0, 5.0 * m, 3.0, 28.0)),
+        knee_swing=d(_n(rng, 60.0, 6.0 * m, 45.0, 75.0)),
+        ankle_amp=d(_n(rng, 18.0, 5.0 * m, 6.0, 30.0)),
+        arm_amp=d(_n(rng, 20.0, 7.0 * m, 5.0, 38.0)),
         arm_abd=d(_n(rng, 9.0, 3.5 * k, 2.0, 18.0)),
         elbow=d(_n(rng, 22.0, 8.0 * k, 5.0, 50.0)),
-        elbow_amp=d(_n(rng, 12.0, 5.0 * k, 0.0, 25.0)),
-        arm_lag=_n(rng, 0.03, 0.03 * k, -0.05, 0.1),
-        yaw_amp=d(_n(rng, 5.0, 2.5 * k, 0.0, 12.0)),
-        sway=_n(rng, 0.025, 0.01 * k, 0.0, 0.05),
-        asym_amp=_n(rng, 0.0, 0.06 * k, -0.15, 0.15),
-        asym_phase=_n(rng, 0.0, 0.015 * k, -0.04, 0.04),
+        elbow_amp=d(_n(rng, 12.0, 5.0 * m, 0.0, 25.0)),
+        arm_lag=_n(rng, 0.03, 0.03 * m, -0.05, 0.1),
+        yaw_amp=d(_n(rng, 5.0, 2.5 * m, 0.0, 12.0)),
+        sway=_n(rng, 0.025, 0.01 * m, 0.0, 0.05),
+        asym_amp=_n(rng, 0.0, 0.06 * m, -0.15, 0.15),
+        asym_phase=_n(rng, 0.0, 0.015 * m, -0.04, 0.04),
         toe_out=d(_n(rng, 7.0, 5.0 * k, -5.0, 20.0)),
         bag=BAGS[int(rng.integers(len(BAGS)))],
         bag_side=int(rng.choice([-1, 1])),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real CASIA-B: every model family under the CPU budget and commands of results/synth-casia-b/,
-# two seeds for gaitset-tiny and gaitpart-tiny, and the non-learned GEI floor.
+# two seeds for gaitset-tiny, gaitpart-tiny and hstl-tiny, and the non-learned GEI floor.
 # Usage (from the repository root): bash results/real-casia-b/run.sh WORKDIR PKL_TREE [ITERATIONS]
 #   PKL_TREE: CASIA-B as OpenGait's pretreatment writes it (<id>/<type>-<nn>/<view>/<view>.pkl),
 #   e.g. the public copy `yaowentao1105/CASIA-B` (see ../shared/real/README.md). Never copy the
@@ -46,7 +46,7 @@ cp "$W/runs/gei/results-casia-b.json" "$HERE/gei.json"
 
 # MODEL:SEED pairs, in order; MODELS="..." in the environment replaces them (e.g. MODELS="hstl-tiny:0"
 # to run one; the tables are rendered from every results JSON here either way).
-DEFAULT="gaitset-tiny:0 gaitpart-tiny:0 gaitgl-tiny:0 gaitset-tiny:1 gaitpart-tiny:1 hstl-tiny:0 gaitbase-tiny:0"
+DEFAULT="gaitset-tiny:0 gaitpart-tiny:0 gaitgl-tiny:0 gaitset-tiny:1 gaitpart-tiny:1 hstl-tiny:0 hstl-tiny:1 gaitbase-tiny:0"
 if registered deepgaitv2-tiny; then DEFAULT+=" deepgaitv2-tiny:0"; fi
 read -r -a MODELS <<< "${MODELS:-$DEFAULT selfgait-tiny:0}"
 for ms in "${MODELS[@]}"; do

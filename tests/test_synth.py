@@ -211,19 +211,29 @@ def test_coat_shape_replaces_the_covered_bulges_in_cl_only_and_is_off_by_default
     assert n_dressed - n_bare == len(kept) + len(coat)
 
 
+def _neutral_setting_renders_the_default(knob: str, value: float) -> synth.SynthSpec:
+    """A knob tuned to its setting in every level renders what the untuned level renders; returns
+    the untuned spec (2 walkers, view 90, 20 frames, seed 1) for the test to go on with."""
+    from gaitbench.data import synth_body
+
+    assert all(level[knob] == value for level in synth_body.DIFFICULTY.values())
+    base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
+    spec = synth.SynthSpec(**base)
+    same = synth.SynthSpec(**base, tune=((knob, value),))
+    assert np.array_equal(
+        synth.render_sequence(same, 1, "nm-01", 90), synth.render_sequence(spec, 1, "nm-01", 90)
+    )
+    return spec
+
+
 def test_motion_spreads_gait_motion_apart_and_leaves_body_shape():
     """The ``motion`` knob: 1 in every level (version-1 stores unchanged); it scales how far
     people's gait motion (cadence, stride, swings, timing) lies from the mean, on top of
     ``people``, and leaves body shape and posture as ``people`` alone draws them."""
     from gaitbench.data import synth_body
 
-    assert all(level["motion"] == 1 for level in synth_body.DIFFICULTY.values())
+    spec = _neutral_setting_renders_the_default("motion", 1.0)
     base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
-    spec = synth.SynthSpec(**base)
-    one = synth.SynthSpec(**base, tune=(("motion", 1),))
-    assert np.array_equal(
-        synth.render_sequence(one, 1, "nm-01", 90), synth.render_sequence(spec, 1, "nm-01", 90)
-    )
     mean = synth_body.sample_subject(synth.subject_rng(1, 1), {**spec.knobs, "people": 0.0})
     for subject in (1, 2):
         full = synth_body.sample_subject(synth.subject_rng(1, subject), spec.knobs)
@@ -246,15 +256,8 @@ def test_thicken_dilates_every_frame_and_is_off_by_default():
     """The ``thicken`` knob: 0 in every level (version-1 stores unchanged); above 0, every frame of
     every sequence is the body dilated by that radius (a disc) before the segmentation noise, with
     no random draw, so the noise and everything else a walker draws are unchanged."""
-    from gaitbench.data import synth_body
-
-    assert all(level["thicken"] == 0 for level in synth_body.DIFFICULTY.values())
+    spec = _neutral_setting_renders_the_default("thicken", 0.0)
     base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
-    spec = synth.SynthSpec(**base)
-    zero = synth.SynthSpec(**base, tune=(("thicken", 0),))
-    assert np.array_equal(
-        synth.render_sequence(zero, 1, "nm-01", 90), synth.render_sequence(spec, 1, "nm-01", 90)
-    )
     clean = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     for radius in (2, 1.6):  # rounded to whole pixels

@@ -16,6 +16,7 @@ from gaitbench.reporting.synth_vs_real import (
     one_side_only,
     rank_agreement,
     side_by_side,
+    store_script,
     to_markdown,
 )
 
@@ -332,3 +333,22 @@ def test_frame_stats_by_hand(tmp_path, small_store):
     bad = subprocess.run([sys.executable, str(COMPARE.parent / "frame_stats.py"),
                           str(tmp_path / "missing.h5")], capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "missing.h5" in bad.stderr
+
+
+def test_store_script_rows_and_a_bad_store(tmp_path, small_store, capsys):
+    """store_script: one table row per figure list a store's measure returns, named by ``name``
+    with the store's kind and fingerprint; a missing store after a good one is one error line,
+    exit status 1 and no table written."""
+    _, store = small_store
+    out = tmp_path / "t.md"
+    rows = lambda s: [[str(len(s.index)), "a"], [str(len(s.index)), "b"]]  # noqa: E731
+    assert store_script([store], ["sequences", "tag"], rows, out, name=lambda p: "mine") == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4 and all(line.startswith("| mine | synthetic | sha256:") for line in lines[2:])
+    assert [line.split(" | ")[-1] for line in lines[2:]] == ["a |", "b |"]
+    capsys.readouterr()
+    again = tmp_path / "u.md"
+    assert store_script([store, tmp_path / "missing.h5"], ["sequences", "tag"], rows, again) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "missing.h5" in err[0]
+    assert not again.exists()

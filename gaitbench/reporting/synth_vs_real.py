@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from gaitbench.data.store import Store, provenance
 from gaitbench.errors import GaitbenchError
 from gaitbench.reporting.report import write_text
 
@@ -204,6 +207,30 @@ def store_table(columns: list[str], rows: list[tuple[str, dict, list[str]]]) -> 
             raise ValueError(f"{len(figures)} figures for {len(columns)} columns")
         lines.append("| " + " | ".join([name, about["kind"], about["fingerprint"], *figures]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def store_script(
+    paths: list[Path],
+    columns: list[str],
+    measure: Callable[[Store], list[list[str]]],
+    out: str | os.PathLike | None,
+    name: Callable[[Path], str] = lambda path: path.name,
+) -> int:
+    """What each training-free screen of ``results/synth-vs-real/`` does after parsing its
+    arguments: open every store in turn, take its `provenance` and ``measure(store)`` (rows of
+    formatted figures, one per setting measured), then `emit` one `store_table` of them all.
+    A store that cannot be read is one error line and exit status 1, with nothing written."""
+    rows = []
+    for path in paths:
+        try:
+            with Store(path) as store:
+                about = provenance(store)
+                rows += [(name(path), about, figures) for figures in measure(store)]
+        except GaitbenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    emit(store_table(columns, rows), out)
+    return 0
 
 
 def emit(text: str, out: str | os.PathLike | None) -> None:

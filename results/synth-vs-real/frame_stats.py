@@ -31,9 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from gaitbench.data.store import Store, provenance
+from gaitbench.data.store import Store
 from gaitbench.errors import GaitbenchError
-from gaitbench.reporting.synth_vs_real import emit, store_table
+from gaitbench.reporting.synth_vs_real import store_script
 
 COLUMNS = ["fill", "boundary", "soft edge", "change", "jitter", "side width", "front width"]
 SIDE, FRONT = ("072", "090", "108"), ("000", "180")
@@ -94,17 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sequences < 2:
         print("error: --sequences must be 2 or more", file=sys.stderr)
         return 1
-    rows = []
-    for path in args.stores:
-        try:
-            with Store(path) as store:
-                rows.append((f"{path.parent.name}/{path.name}", provenance(store),
-                             store_stats(store, args.sequences)))  # fmt: skip
-        except GaitbenchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    emit(store_table(COLUMNS, rows), args.out)
-    return 0
+    return store_script(
+        args.stores, COLUMNS, lambda store: [store_stats(store, args.sequences)], args.out,
+        name=lambda path: f"{path.parent.name}/{path.name}",
+    )
 
 
 if __name__ == "__main__":

@@ -30,12 +30,11 @@ import numpy as np
 import scipy.linalg
 
 from gaitbench.data.partitions import resolve_partition
-from gaitbench.data.store import Store, provenance
+from gaitbench.data.store import Store
 from gaitbench.data.synth import gait_energy_image
-from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.embeddings import EmbeddingSet
 from gaitbench.evaluation.protocols import evaluate
-from gaitbench.reporting.synth_vs_real import emit, store_table
+from gaitbench.reporting.synth_vs_real import store_script
 
 CONDITIONS = ("NM", "BG", "CL")
 
@@ -108,28 +107,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     columns = ["GEI NM", "GEI BG", "GEI CL", "PCA components", "GEI+PCA+LDA NM", "BG", "CL"]
-    rows = []
-    for path in args.stores:
-        try:
-            store = Store(path)
-            about = provenance(store)
-            x, keys = store_geis(store)
-            store.close()
-            floor = rank1(x["test"], keys["test"])
-            mean, axes = principal_axes(x["train"])
-            for n in counts:
-                pca = axes[:, :n]
-                proj = pca @ fit_lda((x["train"] - mean) @ pca, keys["train"][0])
-                learned = rank1((x["test"] - mean) @ proj, keys["test"])
-                figures = [f"{floor[c]:.1f}" for c in CONDITIONS] + [str(n)]
-                figures += [f"{learned[c]:.1f}" for c in CONDITIONS]
-                rows.append((path.name, about, figures))
-                print(f"{path.name}: " + " ".join(figures), file=sys.stderr)
-        except GaitbenchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    emit(store_table(columns, rows), args.out)
-    return 0
+
+    def measure(store: Store) -> list[list[str]]:
+        x, keys = store_geis(store)
+        floor = rank1(x["test"], keys["test"])
+        mean, axes = principal_axes(x["train"])
+        rows = []
+        for n in counts:
+            pca = axes[:, :n]
+            proj = pca @ fit_lda((x["train"] - mean) @ pca, keys["train"][0])
+            learned = rank1((x["test"] - mean) @ proj, keys["test"])
+            figures = [f"{floor[c]:.1f}" for c in CONDITIONS] + [str(n)]
+            figures += [f"{learned[c]:.1f}" for c in CONDITIONS]
+            print(f"{Path(store.path).name}: " + " ".join(figures), file=sys.stderr)
+            rows.append(figures)
+        return rows
+
+    return store_script(args.stores, columns, measure, args.out)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 
 from gaitbench.data.partitions import resolve_partition
-from gaitbench.data.store import Store, provenance
+from gaitbench.data.store import Store
 from gaitbench.data.synth import gei_features, gei_nn
-from gaitbench.errors import GaitbenchError
-from gaitbench.reporting.synth_vs_real import emit, store_table
+from gaitbench.reporting.synth_vs_real import store_script
 
 
 def mean_frames(store: Store) -> list:
@@ -46,21 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="also write the table here")
     args = ap.parse_args(argv)
     columns = [f"{c} {side}" for side in ("same view", "other views") for c in ("NM", "BG", "CL")]
-    rows = []
-    for path in args.stores:
-        try:
-            store = Store(path)
-            about, seqs = provenance(store), mean_frames(store)
-        except GaitbenchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        geis = gei_features(seqs)
+
+    def measure(store: Store) -> list[list[str]]:
+        geis = gei_features(mean_frames(store))
         same, other = gei_nn(geis, same_view=True), gei_nn(geis, same_view=False)
-        store.close()
-        figures = [f"{r[c]['mean']:.1f}" for r in (same, other) for c in ("NM", "BG", "CL")]
-        rows.append((path.name, about, figures))
-    emit(store_table(columns, rows), args.out)
-    return 0
+        return [[f"{r[c]['mean']:.1f}" for r in (same, other) for c in ("NM", "BG", "CL")]]
+
+    return store_script(args.stores, columns, measure, args.out)
 
 
 if __name__ == "__main__":

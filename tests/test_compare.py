@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from gaitbench.cli import app
 from gaitbench.errors import GaitbenchError
-from gaitbench.evaluation.compare import Side, compare, view_rank1
+from gaitbench.evaluation.compare import Side, compare, view_pair_rank1, view_rank1
 
 runner = CliRunner()
 FP = "sha256:00000000000000aa"
@@ -123,6 +123,30 @@ def test_the_figure_is_the_protocols_rounded_average():
     # bootstrap weights: probe 2 drawn twice, probe 1 never -> view 000 = 1 hit of 3 draws
     w = np.array([[1, 0, 2, 1]], dtype=float)
     assert view_rank1(w, pview, hits, counted)[0] == pytest.approx((33.33 + 100.0) / 2)
+
+
+def test_view_pair_cells_are_hit_rates_and_average_to_the_figure():
+    # view 000 against gallery 090: 2 of 4 hits; 090 against 000: 1 of 4; diagonal never counted
+    r = view_result("a", [1, 1, 0, 0], [1, 0, 0, 0])
+    for res in (
+        r,
+        rank_layout(view_result("a", [1, 1, 0, 0], [1, 0, 0, 0]), [1, 1, 3, 2], [1, 7, 2, 4]),
+    ):
+        views, cells = view_pair_rank1(res, "NM")
+        assert views == ["000", "090"]
+        assert cells[0, 1] == 50.0 and cells[1, 0] == 25.0
+        assert np.isnan(cells[0, 0]) and np.isnan(cells[1, 1])
+        assert np.nanmean(np.nanmean(cells, axis=1)) == 37.5  # the protocol's rank-1
+    # 3 probes, 2 hits: rounded per cell as the protocol rounds it; absent subjects left out
+    # under drop_missing
+    r = rank_layout(view_result("a", [0] * 3, [1]), [1, 1, 2], [1])
+    assert view_pair_rank1(r, "NM")[1][0, 1] == 66.67
+    r = rank_layout(view_result("a", [0] * 4, [1]), [1, 1, 2, None], [1], unmatched="skip")
+    assert view_pair_rank1(r, "NM")[1][0, 1] == 66.67
+    with pytest.raises(GaitbenchError, match="no view-pair outcomes for BG"):
+        view_pair_rank1(r, "BG")
+    with pytest.raises(GaitbenchError, match="no view-pair outcomes for NM"):
+        view_pair_rank1(ranking_result("g", [1], [1.0]), "NM")
 
 
 def test_identical_runs_are_not_significant_and_a_large_gain_is():

@@ -328,7 +328,9 @@ def test_frame_stats_by_hand(tmp_path, small_store):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     lines = out.read_text().splitlines()
-    assert len(lines) == 3 and lines[2].startswith(f"| {store.parent.name}/s.h5 | synthetic | sha256:")
+    assert len(lines) == 3 and lines[2].startswith(
+        f"| {store.parent.name}/s.h5 | synthetic | sha256:"
+    )
     assert len(lines[2].split(" | ")) == 3 + len(stats.COLUMNS)
     bad = subprocess.run([sys.executable, str(COMPARE.parent / "frame_stats.py"),
                           str(tmp_path / "missing.h5")], capture_output=True, text=True)  # fmt: skip
@@ -344,7 +346,9 @@ def test_store_script_rows_and_a_bad_store(tmp_path, small_store, capsys):
     rows = lambda s: [[str(len(s.index)), "a"], [str(len(s.index)), "b"]]  # noqa: E731
     assert store_script([store], ["sequences", "tag"], rows, out, name=lambda p: "mine") == 0
     lines = out.read_text().splitlines()
-    assert len(lines) == 4 and all(line.startswith("| mine | synthetic | sha256:") for line in lines[2:])
+    assert len(lines) == 4 and all(
+        line.startswith("| mine | synthetic | sha256:") for line in lines[2:]
+    )
     assert [line.split(" | ")[-1] for line in lines[2:]] == ["a |", "b |"]
     capsys.readouterr()
     again = tmp_path / "u.md"
@@ -352,3 +356,56 @@ def test_store_script_rows_and_a_bad_store(tmp_path, small_store, capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "missing.h5" in err[0]
     assert not again.exists()
+
+
+def _view_pair_result(model: str, ranks: dict[str, list[list]]) -> dict:
+    """A CASIA-B results dict with views 000 / 090 / 180 whose NM outcomes are the given ranks
+    (one row per probe, one column per gallery view; None = the identical view)."""
+    views = ["000", "090", "180"]
+    probe, view, rank = [], [], []
+    for v in views:
+        for i, row in enumerate(ranks[v]):
+            probe.append(f"{i:03d}/nm-05/{v}")
+            view.append(v)
+            rank.append(row)
+    return {
+        "schema": "gaitbench-results/2",
+        "protocol": "casia-b",
+        "model": model,
+        "data": {"kind": "real", "fingerprint": "sha256:00"},
+        "per_probe": {
+            "layout": "view-pairs",
+            "gallery_views": views,
+            "unmatched": "miss",
+            "conditions": {"NM": {"probe": probe, "view": view, "rank": rank}},
+        },
+    }
+
+
+def test_view_pairs_script_by_hand(tmp_path):
+    """view_pairs.py on hand-made outcomes: cells (000->090) 50, (000->180) 100, (090->000) 100,
+    (090->180) 50, (180->000) 50, (180->090) 50. Pairs 90 degrees apart: (50+100+50+50)/4 = 62.5;
+    180 apart, which are also the mirror pairs: (100+50)/2 = 75; the protocol's figure: the mean
+    of the probe views' means (75, 75, 50) = 66.7. A second seed of all hits is averaged cell by
+    cell; files of two models under one label are refused."""
+    vp = _script_module("view_pairs")
+    ranks = {
+        "000": [[None, 1, 1], [None, 2, 1]],
+        "090": [[1, None, 3], [1, None, 1]],
+        "180": [[2, 2, None], [1, 1, None]],
+    }
+    a = tmp_path / "a.json"
+    a.write_text(json.dumps(_view_pair_result("m", ranks)))
+    perfect = {v: [[None if j == i else 1 for j in range(3)]] for i, v in enumerate(ranks)}
+    b = tmp_path / "b.json"
+    b.write_text(json.dumps(_view_pair_result("m", perfect)))
+    out = tmp_path / "vp.md"
+    assert vp.main([f"one={a}", f"two={a},{b}", "--out", str(out)]) == 0
+    head, _, one, two = out.read_text().splitlines()
+    assert head == "| run | kind | seeds | 90 deg | 180 deg | mirror | all |"
+    assert one == "| one | real | 1 | 62.5 | 75.0 | 75.0 | 66.7 |"
+    assert two.split(" | ")[2:] == ["2", "81.2", "87.5", "87.5", "83.3 |"]
+    c = tmp_path / "c.json"
+    c.write_text(json.dumps(_view_pair_result("other", ranks)))
+    assert vp.main([f"mixed={a},{c}"]) == 1
+    assert vp.main(["no-label"]) == 1

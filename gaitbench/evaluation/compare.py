@@ -177,6 +177,32 @@ def view_rank1(weights: np.ndarray, pview: np.ndarray, hits: np.ndarray, counted
     return np.nanmean(np.stack(per_view, axis=1), axis=1)
 
 
+def view_pair_rank1(result: dict, condition: str) -> tuple[list[str], np.ndarray]:
+    """(view codes, ``[V, V]`` rank-1 in percent) of one condition of a view-protocol results
+    dict (CASIA-B, OU-MVLP): cell ``[p, g]`` is the share of probes of view ``p`` whose nearest
+    gallery sequence of view ``g`` is their own subject, rounded to 2 decimals as the protocol
+    rounds it; NaN on the diagonal (identical views are never counted) and where no probe of
+    ``p`` counted. The protocol's figure is the mean over gallery views, then over probe views."""
+    pp = result.get("per_probe") or {}
+    if pp.get("layout") != "view-pairs" or condition not in pp.get("conditions", {}):
+        raise GaitbenchError(
+            f"{result.get('_path', result.get('run'))} has no view-pair outcomes for "
+            f"{condition}: pass a CASIA-B or OU-MVLP results file written by `gaitbench evaluate`"
+        )
+    drop = bool((result.get("protocol_options") or {}).get("drop_missing", False))
+    _, pview, hits, counted = _view_outcomes(pp, condition, drop)
+    views = list(pp["gallery_views"])
+    cells = np.full((len(views), len(views)), np.nan)
+    for v in range(len(views)):
+        rows = pview == v
+        den = counted[rows].sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cells[v] = np.where(
+                den > 0, np.round(100.0 * (hits[rows] * counted[rows]).sum(0) / den, 2), np.nan
+            )
+    return views, cells
+
+
 def ranking_metric(
     weights: np.ndarray, rank: np.ndarray, ap: np.ndarray, unmatched: str, metric: str
 ):

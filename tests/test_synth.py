@@ -379,6 +379,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "outline": 0.0,
         "thicken": 0.0,
         "motion": 1.0,
+        "rig": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -421,6 +422,51 @@ def test_report_heading_names_the_tuned_knobs():
     assert _generator_text({"generator": synth.SynthSpec().generator()}).endswith(
         "11 views, standard, seed 0"
     )
+
+
+def test_rig_moves_each_views_camera_the_same_for_every_sequence_and_is_off_by_default():
+    """The ``rig`` knob: 0 in every level (version-1 stores unchanged); above 0, each view is its
+    own fixed camera: offsets drawn once per view from a stream of their own, the same for every
+    subject and condition of the view, different between views, and scaled by the knob."""
+    from gaitbench.data import synth_body
+
+    spec = _neutral_setting_renders_the_default("rig", 0.0)
+    walk = synth_body.sample_walk(synth.sequence_rng(1, 1, "nm-01", 90), 90, (20, 20), spec.knobs)
+    offsets = {}
+    for view in (0, 18, 90):
+        for rig in (1.0, 2.0):
+            az, moved = synth_body.place_camera(synth.rig_rng(1, view), walk, rig)
+            offsets[view, rig] = (
+                az,
+                moved.cam_height - walk.cam_height,
+                moved.cam_dist / walk.cam_dist,
+                moved.aim - walk.aim,
+            )
+            # the person keeps their size in the frame: the zoom follows the distance
+            assert moved.focal / walk.focal == pytest.approx(moved.cam_dist / walk.cam_dist)
+            assert (moved.frames, moved.speed, moved.noise) == (walk.frames, walk.speed, walk.noise)
+    assert len({offsets[v, 1.0] for v in (0, 18, 90)}) == 3  # every view its own camera
+    az1, dh1, _, aim1 = offsets[0, 1.0]
+    az2, dh2, _, aim2 = offsets[0, 2.0]
+    assert az1 != 0 and (az2, dh2, aim2) == pytest.approx((2 * az1, 2 * dh1, 2 * aim1), rel=1e-6)
+    # The same camera for every subject and condition of a view: their sequences render as if
+    # the untuned camera were moved by that view's offsets.
+    base = dict(subjects=2, views=(18,), frames=(20, 20), seed=1)
+    rigged = synth.SynthSpec(**base, tune=(("rig", 1.0),))
+    plain = synth.SynthSpec(**base)
+    az = offsets[18, 1.0][0]
+    for subject, condition in ((1, "nm-01"), (2, "cl-02")):
+        frames = synth.render_sequence(rigged, subject, condition, 18, noise=False)
+        w = synth_body.sample_walk(
+            synth.sequence_rng(1, subject, condition, 18), 18, (20, 20), plain.knobs
+        )
+        person = synth_body.sample_subject(synth.subject_rng(1, subject), plain.knobs)
+        parts = synth_body.build_body(person, w, condition, plain.knobs)
+        _, moved = synth_body.place_camera(synth.rig_rng(1, 18), w, 1.0)
+        expect = synth_body.rasterise(parts, synth_body.Camera.at_view(18 + az, moved))
+        assert np.array_equal(frames, expect)
+        unrigged = synth.render_sequence(plain, subject, condition, 18, noise=False)
+        assert not np.array_equal(frames, unrigged)
 
 
 def test_version_1_levels_render_the_same_bytes():

@@ -14,7 +14,7 @@ Determinism: each subject is drawn from ``(seed, subject)`` and each sequence fr
 ``(seed, subject, condition, view)``, so output bytes do not depend on the worker count or on
 which sequences are rendered; sequences are written in a fixed order.
 
-Difficulty (``--difficulty``) scales seven things (see ``synth_body.DIFFICULTY``): ``people``, how
+Difficulty (``--difficulty``) scales these knobs (see ``synth_body.DIFFICULTY``): ``people``, how
 far apart subjects' body shapes and gait styles are; ``within``, each person's sequence-to-sequence
 variation (speed, amplitudes, arm swing, lean, heading, camera distance/height/zoom); ``cover``,
 how much the bags and coats change the outline; ``noise``, segmentation noise (ragged edges,
@@ -27,9 +27,11 @@ generator version 1, where a coat is a smooth shell over the person and every se
 body's exact outline), and ``thicken``, the radius by which every silhouette is dilated (how much
 fuller than the bare body a segmentation of a clothed person is; 0 in every level of version 1),
 and ``motion``, a factor on ``people`` for the gait's motion alone (cadence, stride, joint swings,
-timing, asymmetries; 1 in every level of version 1). ``--tune KNOB=VALUE,...`` replaces single knobs of
-the level (``SynthSpec.tune``; recorded in the store's ``generator`` attribute and its results
-files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
+timing, asymmetries; 1 in every level of version 1), and ``rig``, how far each view's camera
+stands off its ideal place (azimuth, height, distance, aim), the same offsets for every sequence
+of the view, as with a rig of hand-placed cameras (0 in every level of version 1).
+``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
+store's ``generator`` attribute and its results files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 
 Calibration: rank-1 (%) of a nearest neighbour on gait energy images (GEI-NN: mean aligned
 64x44 silhouette per sequence, Euclidean distance), CASIA-B protocol (gallery nm-01..04; probes
@@ -235,6 +237,11 @@ def outline_rng(seed: int, subject: int, condition: str, view: int) -> np.random
     return np.random.default_rng([seed, 4, subject, CONDITIONS.index(condition), view])
 
 
+def rig_rng(seed: int, view: int) -> np.random.Generator:
+    """The view's camera offsets (``rig``): one stream per view, shared by every sequence."""
+    return np.random.default_rng([seed, 5, view])
+
+
 def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
@@ -251,7 +258,10 @@ def render_sequence(
     rng = sequence_rng(spec.seed, subject, condition, view)
     walk = body.sample_walk(rng, view, spec.frames, knobs)
     parts = body.build_body(person, walk, condition, knobs)
-    frames = body.rasterise(parts, body.Camera.at_view(view, walk))
+    azimuth = 0.0
+    if knobs["rig"]:
+        azimuth, walk = body.place_camera(rig_rng(spec.seed, view), walk, knobs["rig"])
+    frames = body.rasterise(parts, body.Camera.at_view(view + azimuth, walk))
     if noise:
         body.thicken(frames, knobs["thicken"])
         body.outline_jitter(

@@ -25,7 +25,7 @@ gives the double-bump vertical bounce of real walking without modelling it separ
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -51,9 +51,12 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # bare body, loose clothes and the subtraction's halo; 0 = the body's outline, as in version 1),
 # and how far apart people's gait motion is beside their body shape (`motion`: a factor on top
 # of `people` for the cadence, stride, joint swings, timing and asymmetries; 1 in every level,
-# as in version 1).
+# as in version 1), and how far each view's camera stands from its ideal place (`rig`: every view
+# is its own fixed camera, off its nominal azimuth, height, distance and aim by amounts drawn once
+# per view and shared by every sequence of that view, see `place_camera`; 0 = every camera exactly
+# on the ideal circle, as in version 1).
 # See gaitbench.data.synth for the measured effect of each level.
-_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0)
+_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0, rig=0.0)
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
     "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, **_OFF),
@@ -195,6 +198,7 @@ class Walk:
     focal: float  # pixels
     shadow: float  # shadow blob size (0 = none)
     noise: float  # segmentation noise level
+    aim: float = 0.85  # height the camera points at, metres (moved by `rig` only)
 
 
 def _n(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float) -> float:
@@ -276,6 +280,26 @@ def sample_walk(
         focal=float(120.0 / 1.7 * dist * rng.normal(1.0, 0.04 * w)),
         shadow=float(rng.uniform(0.0, 1.0) * noise) if rng.random() < 0.7 else 0.0,
         noise=float(noise * rng.uniform(0.5, 1.5)),
+    )
+
+
+def place_camera(rng: np.random.Generator, walk: Walk, rig: float) -> tuple[float, Walk]:
+    """One view's fixed camera (``rig`` > 0): ``rng`` is the view's own stream, so every sequence
+    of the view gets the same offsets, as the 11 hand-placed cameras of a recording rig do.
+    Returns (azimuth offset in degrees, the walk with the camera's height, distance, zoom and aim
+    moved): azimuth sd 4 degrees, height sd 0.3 m, distance a factor of sd 15 % with the focal
+    length following it (the person keeps their size in the frame, the perspective changes), aim
+    height sd 0.15 m; each times ``rig``."""
+    azimuth = float(np.clip(rng.normal(0.0, 4.0 * rig), -10.0 * rig, 10.0 * rig))
+    height = float(np.clip(rng.normal(0.0, 0.3 * rig), -0.6, 0.9))
+    dist = float(np.exp(np.clip(rng.normal(0.0, 0.15 * rig), -0.4, 0.4)))
+    aim = float(np.clip(rng.normal(0.0, 0.15 * rig), -0.4, 0.4))
+    return azimuth, replace(
+        walk,
+        cam_height=walk.cam_height + height,
+        cam_dist=walk.cam_dist * dist,
+        focal=walk.focal * dist,
+        aim=walk.aim + aim,
     )
 
 
@@ -606,7 +630,7 @@ class Camera:
         """The camera at azimuth ``view_deg``: 0 = in front of the walker, 90 = its right, 180 = behind."""
         a = np.radians(view_deg)
         pos = np.array([w.cam_dist * np.cos(a), -w.cam_dist * np.sin(a), w.cam_height])
-        target = np.array([0.0, w.lateral, 0.85])
+        target = np.array([0.0, w.lateral, w.aim])
         fwd = target - pos
         fwd /= np.linalg.norm(fwd)
         right = np.cross(fwd, [0.0, 0.0, 1.0])

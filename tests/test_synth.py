@@ -380,6 +380,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "thicken": 0.0,
         "motion": 1.0,
         "rig": 0.0,
+        "narrow": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -467,6 +468,32 @@ def test_rig_moves_each_views_camera_the_same_for_every_sequence_and_is_off_by_d
         assert np.array_equal(frames, expect)
         unrigged = synth.render_sequence(plain, subject, condition, 18, noise=False)
         assert not np.array_equal(frames, unrigged)
+
+
+def test_narrow_brings_the_limbs_to_the_midline_and_is_off_by_default():
+    """The ``narrow`` knob: 0 in every level (version-1 stores unchanged); above 0 the legs and
+    arms are carried closer to the body's midline, with no random draw: seen from the front
+    (view 0) a quarter as many rows of the lower body show a gap between the legs or fewer, and
+    the silhouette is narrower; the rest of the walker (its height in the frame) is unchanged."""
+    spec = _neutral_setting_renders_the_default("narrow", 0.0)
+    base = dict(subjects=2, views=(0,), frames=(20, 20), seed=1)
+
+    def leg_gap_rows(frames: np.ndarray) -> float:
+        b = frames > 0
+        lo, hi = np.nonzero(b.any(axis=(0, 2)))[0][[0, -1]]
+        lower = b[:, lo + (hi - lo) * 2 // 3 : hi - 2]  # the lower third, above the feet
+        runs = (np.diff(lower.astype(np.int8), axis=2) == 1).sum(axis=2) + lower[:, :, 0]
+        return float((runs > 1).mean())
+
+    for subject in (1, 2):
+        apart = synth.render_sequence(spec, subject, "nm-01", 0, noise=False)
+        close = synth.render_sequence(
+            synth.SynthSpec(**base, tune=(("narrow", 1.0),)), subject, "nm-01", 0, noise=False
+        )
+        assert leg_gap_rows(apart) > 0.7 and leg_gap_rows(close) < 0.25 * leg_gap_rows(apart)
+        assert (close > 0).sum() < (apart > 0).sum()
+        top_bottom = [np.nonzero((f > 0).any(axis=(0, 2)))[0][[0, -1]] for f in (close, apart)]
+        assert np.array_equal(*top_bottom)
 
 
 def test_version_1_levels_render_the_same_bytes():

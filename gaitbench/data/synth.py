@@ -29,7 +29,10 @@ fuller than the bare body a segmentation of a clothed person is; 0 in every leve
 and ``motion``, a factor on ``people`` for the gait's motion alone (cadence, stride, joint swings,
 timing, asymmetries; 1 in every level of version 1), and ``rig``, how far each view's camera
 stands off its ideal place (azimuth, height, distance, aim), the same offsets for every sequence
-of the view, as with a rig of hand-placed cameras (0 in every level of version 1).
+of the view, as with a rig of hand-placed cameras (0 in every level of version 1), and
+``narrow``, how close to the body's midline the legs and arms are carried (0 in every level of
+version 1, whose walkers show a gap between the legs in almost every row of the lower body from
+the front, where real CASIA-B silhouettes show one in about a tenth).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
 

@@ -54,9 +54,13 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # as in version 1), and how far each view's camera stands from its ideal place (`rig`: every view
 # is its own fixed camera, off its nominal azimuth, height, distance and aim by amounts drawn once
 # per view and shared by every sequence of that view, see `place_camera`; 0 = every camera exactly
-# on the ideal circle, as in version 1).
+# on the ideal circle, as in version 1), and how close to the body's midline the limbs are carried
+# (`narrow`: 0 = the legs hang straight from the hip joints, slightly apart, and the arms 2 to 18
+# degrees out from the trunk, as in version 1; 1 = the knees and feet come in towards the midline
+# and the arms hang against the trunk, so that from the front, as in real CASIA-B, the legs and
+# the arms mostly merge with the body in the silhouette).
 # See gaitbench.data.synth for the measured effect of each level.
-_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0, rig=0.0)
+_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0, rig=0.0, narrow=0.0)
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
     "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, **_OFF),
@@ -367,6 +371,7 @@ def build_body(
 ) -> Parts:
     """Pose the body for every frame of the walk and return its volumetric parts (world metres)."""
     cover = knobs(difficulty)["cover"]
+    narrow = knobs(difficulty)["narrow"]
     T = w.frames
     t = np.arange(T) / FPS
     freq = s.stride_freq * w.speed**0.5
@@ -443,7 +448,9 @@ def build_body(
     for i in range(2):
         hip_j = _apply(pelvis_rot, np.array([0.0, side[i] * hip_half, 0.0]))
         thigh_dir = np.stack([np.sin(hip[i]), np.zeros(T), -np.cos(hip[i])], -1)
-        thigh_dir[:, 1] = side[i] * 0.03  # slight adduction keeps the feet under the hips
+        # Version 1: the feet under the hips, the thigh 0.03 outwards; `narrow` brings the knees
+        # (and the feet below them) in towards the midline, as real people walk.
+        thigh_dir[:, 1] = side[i] * (0.03 - 0.3 * narrow)
         knee_j = hip_j + thigh * _apply(heading, thigh_dir)
         a = hip[i] - knee[i]
         knee_j_to_ankle = np.stack([np.sin(a), np.zeros(T), -np.cos(a)], -1)
@@ -506,7 +513,7 @@ def build_body(
     hands = []
     for i in range(2):
         sh = up(torso - 0.03 * H) + _apply(trunk_rot, np.array([0.0, side[i] * shoulder_half, 0.0]))
-        abd = s.arm_abd * side[i]
+        abd = (s.arm_abd * (1.0 - narrow) - np.radians(4.0) * narrow) * side[i]
         ua = np.stack(
             [np.sin(shoulder[i]), np.full(T, np.sin(abd)), -np.cos(shoulder[i]) * np.cos(abd)], -1
         )

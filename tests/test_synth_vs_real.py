@@ -319,6 +319,11 @@ def test_frame_stats_by_hand(tmp_path, small_store):
     want = {"fill": 100 / 2816, "boundary": 0.8, "soft edge": 0.0, "change": 0.2, "jitter": 0.2}
     assert got == pytest.approx(want)
     assert stats.band_width(frames, slice(20, 30)) == pytest.approx(10.0)
+    # two 3-pixel legs 2 pixels apart in rows 40-49 of 22 rows 40-61: 10 / 22 rows with a gap
+    legs = np.zeros((2, 64, 44), np.uint8)
+    legs[:, 40:50, 10:13] = legs[:, 40:50, 15:18] = 255
+    legs[:, 50:60, 10:18] = 255
+    assert stats.gap_rows(legs, slice(40, 62)) == pytest.approx(10 / 22)
     assert np.isnan(stats.sequence_stats(frames[:2])["jitter"])
     _, store = small_store
     out = tmp_path / "frames.md"

@@ -15,7 +15,11 @@ on the 64 x 44 aligned frames as values in [0, 1]:
   the mean of the neighbouring frames does not predict (segmentation flicker and noise; an edge
   moving a pixel per frame leaves some too);
 * side width: the mean width (pixels) of rows 40-63, the legs, in views 072, 090 and 108;
-  front width: of rows 16-31, shoulders and arms, in views 000 and 180.
+  front width: of rows 16-31, shoulders and arms, in views 000 and 180;
+* leg gaps: the share of rows 40-61 (thighs to ankles) that cross the silhouette more than once
+  (a gap between the legs), in views 000 and 180; arm gaps: the same of rows 16-35 (an arm apart
+  from the trunk). Real CASIA-B's legs mostly merge from the front; a body with legs apart
+  shows a gap in almost every row.
 
 A store's figures near real CASIA-B's say its silhouettes are as full, as smooth and as steady
 as real ones; they say nothing about identity (that is gei_views.py's and the models' part).
@@ -35,7 +39,11 @@ from gaitbench.data.store import Store
 from gaitbench.errors import GaitbenchError
 from gaitbench.reporting.synth_vs_real import store_script
 
-COLUMNS = ["fill", "boundary", "soft edge", "change", "jitter", "side width", "front width"]
+COLUMNS = [
+    *("fill", "boundary", "soft edge", "change", "jitter", "side width", "front width"),
+    *("leg gaps", "arm gaps"),
+]
+WIDTHS = ("side width", "front width")
 SIDE, FRONT = ("072", "090", "108"), ("000", "180")
 _KERNEL = np.ones((3, 3), np.uint8)
 
@@ -66,6 +74,13 @@ def band_width(frames: np.ndarray, rows: slice) -> float:
     return float((frames[:, rows].astype(np.float64) / 255.0).sum(2).mean())
 
 
+def gap_rows(frames: np.ndarray, rows: slice) -> float:
+    """Share of ``rows`` (over the frames) whose pixels >= 0.5 form more than one run."""
+    inside = frames[:, rows] >= 128
+    starts = (np.diff(inside.astype(np.int8), axis=2) == 1).sum(axis=2) + inside[:, :, 0]
+    return float((starts > 1).mean())
+
+
 def store_stats(store: Store, sequences: int) -> list[str]:
     """The formatted `COLUMNS` of a store, over ``sequences`` drawn at random (seed 0)."""
     index = store.index.reset_index(drop=True)
@@ -76,13 +91,21 @@ def store_stats(store: Store, sequences: int) -> list[str]:
     pick = rng.choice(nonempty, min(sequences, len(nonempty)), replace=False)
     per = [sequence_stats(store.read(int(i))) for i in pick]
     figures = {k: float(np.nanmean([p[k] for p in per])) for k in COLUMNS[:5]}
-    for name, views, rows in (("side width", SIDE, slice(40, 64)), ("front width", FRONT, slice(16, 32))):
+    for name, views, rows in (
+        ("side width", SIDE, slice(40, 64)),
+        ("front width", FRONT, slice(16, 32)),
+    ):
         sel = index.index[(index.length > 0) & index.view.isin(views)].to_numpy()
         sel = rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
         widths = [band_width(store.read(int(i)), rows) for i in sel]
         figures[name] = float(np.mean(widths)) if widths else float("nan")
-    return [f"{figures[c]:.3f}" if c not in ("side width", "front width") else f"{figures[c]:.1f}"
-            for c in COLUMNS]  # fmt: skip
+    sel = index.index[(index.length > 0) & index.view.isin(FRONT)].to_numpy()
+    sel = rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
+    fronts = [store.read(int(i)) for i in sel]
+    for name, rows in (("leg gaps", slice(40, 62)), ("arm gaps", slice(16, 36))):
+        gaps = [gap_rows(f, rows) for f in fronts]
+        figures[name] = float(np.mean(gaps)) if gaps else float("nan")
+    return [f"{figures[c]:.3f}" if c not in WIDTHS else f"{figures[c]:.1f}" for c in COLUMNS]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --sequences must be 2 or more", file=sys.stderr)
         return 1
     return store_script(
-        args.stores, COLUMNS, lambda store: [store_stats(store, args.sequences)], args.out,
+        args.stores,
+        COLUMNS,
+        lambda store: [store_stats(store, args.sequences)],
+        args.out,
         name=lambda path: f"{path.parent.name}/{path.name}",
     )
 

@@ -34,7 +34,8 @@ of the view, as with a rig of hand-placed cameras (0 in every level of version 1
 version 1, whose walkers show a gap between the legs in almost every row of the lower body from
 the front, where real CASIA-B silhouettes show one in about a tenth).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
-store's ``generator`` attribute and its results files), which is how the generator is calibrated against real CASIA-B (results/synth-vs-real/).
+store's ``generator`` attribute and its results files), which is how the generator is calibrated
+against real CASIA-B (results/synth-vs-real/).
 
 Calibration: rank-1 (%) of a nearest neighbour on gait energy images (GEI-NN: mean aligned
 64x44 silhouette per sequence, Euclidean distance), CASIA-B protocol (gallery nm-01..04; probes

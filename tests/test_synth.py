@@ -381,6 +381,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "motion": 1.0,
         "rig": 0.0,
         "narrow": 0.0,
+        "pace": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -494,6 +495,40 @@ def test_narrow_brings_the_limbs_to_the_midline_and_is_off_by_default():
         assert (close > 0).sum() < (apart > 0).sum()
         top_bottom = [np.nonzero((f > 0).any(axis=(0, 2)))[0][[0, -1]] for f in (close, apart)]
         assert np.array_equal(*top_bottom)
+
+
+def test_pace_makes_the_gait_drift_within_a_sequence_and_is_off_by_default():
+    """The ``pace`` knob: 0 in every level (version-1 stores unchanged); above 0 the gait cycle
+    is no longer repeated exactly: seen from the side, aligned frames one gait cycle apart
+    differ more than with a steady gait, around the same mean cadence and amplitude, and the
+    walker's height in the frame stays that of the steady walk (its other draws are untouched)."""
+    from gaitbench.data import synth_body
+
+    spec = _neutral_setting_renders_the_default("pace", 0.0)
+    base = dict(subjects=3, views=(90,), frames=(80, 80), seed=1)
+    steady_spec = synth.SynthSpec(**base)
+    drift_spec = synth.SynthSpec(**base, tune=(("pace", 3.0),))
+    change = {"steady": 0.0, "drift": 0.0}
+    for subject in (1, 2, 3):
+        person = synth_body.sample_subject(synth.subject_rng(1, subject), spec.knobs)
+        walk = synth_body.sample_walk(synth.sequence_rng(1, subject, "nm-01", 90), 90, (80, 80))
+        rng = synth.pace_rng(1, subject, "nm-01", 90)
+        wobble = synth_body.vary_pace(rng, walk, 3.0).wobble
+        assert wobble.shape == (4, 80)
+        sd = [synth_body.PACE_SD[k] * 3.0 for k in ("rate", "amp", "arm", "lean")]
+        assert all(0.3 * s < np.std(w) < 2.0 * s for w, s in zip(wobble, sd))
+        assert abs(wobble[0].mean() - 1.0) < 0.25 and abs(wobble[1].mean() - 1.0) < 0.25
+        period = int(round(synth_body.FPS / (person.stride_freq * walk.speed**0.5)))
+        frames = {}
+        for name, s in (("steady", steady_spec), ("drift", drift_spec)):
+            frames[name] = synth.render_sequence(s, subject, "nm-01", 90, noise=False)
+            a = synth.align_sequence(frames[name], 64).astype(np.float32)
+            change[name] += float(np.abs(a[period:] - a[:-period]).mean())
+        steady, drift = frames["steady"], frames["drift"]
+        assert steady.shape == drift.shape
+        height = [np.ptp(np.nonzero((f > 0).any(axis=(0, 2)))[0]) for f in (steady, drift)]
+        assert abs(height[0] - height[1]) <= 3
+    assert change["drift"] > 1.2 * change["steady"]
 
 
 def test_version_1_levels_render_the_same_bytes():

@@ -32,7 +32,9 @@ stands off its ideal place (azimuth, height, distance, aim), the same offsets fo
 of the view, as with a rig of hand-placed cameras (0 in every level of version 1), and
 ``narrow``, how close to the body's midline the legs and arms are carried (0 in every level of
 version 1, whose walkers show a gap between the legs in almost every row of the lower body from
-the front, where real CASIA-B silhouettes show one in about a tenth).
+the front, where real CASIA-B silhouettes show one in about a tenth), and ``pace``, how much the
+gait drifts from step to step within a sequence (cadence, joint amplitudes, arm swing, trunk
+lean; 0 in every level of version 1, whose walkers repeat one gait cycle exactly).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated
 against real CASIA-B (results/synth-vs-real/).
@@ -246,6 +248,11 @@ def rig_rng(seed: int, view: int) -> np.random.Generator:
     return np.random.default_rng([seed, 5, view])
 
 
+def pace_rng(seed: int, subject: int, condition: str, view: int) -> np.random.Generator:
+    """The sequence's step-to-step drift (``pace``): a stream of its own, as `garment_rng`."""
+    return np.random.default_rng([seed, 6, subject, CONDITIONS.index(condition), view])
+
+
 def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
@@ -261,6 +268,8 @@ def render_sequence(
         person = dataclasses.replace(person, garment=garment, coat_garment=coat)
     rng = sequence_rng(spec.seed, subject, condition, view)
     walk = body.sample_walk(rng, view, spec.frames, knobs)
+    if knobs["pace"]:
+        walk = body.vary_pace(pace_rng(spec.seed, subject, condition, view), walk, knobs["pace"])
     parts = body.build_body(person, walk, condition, knobs)
     azimuth = 0.0
     if knobs["rig"]:

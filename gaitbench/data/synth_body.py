@@ -58,9 +58,13 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # (`narrow`: 0 = the legs hang straight from the hip joints, slightly apart, and the arms 2 to 18
 # degrees out from the trunk, as in version 1; 1 = the knees and feet come in towards the midline
 # and the arms hang against the trunk, so that from the front, as in real CASIA-B, the legs and
-# the arms mostly merge with the body in the silhouette).
+# the arms mostly merge with the body in the silhouette), and how unsteady the gait is within a
+# sequence (`pace`: the cadence, the joint amplitudes, the arm swing and the trunk lean drift
+# from step to step, see `vary_pace`; 0 = every cycle of a sequence the same, as in version 1).
 # See gaitbench.data.synth for the measured effect of each level.
-_OFF = dict(garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0, rig=0.0, narrow=0.0)
+_OFF = dict(
+    garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0, rig=0.0, narrow=0.0, pace=0.0
+)
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
     "standard": dict(people=1.0, within=1.0, cover=1.0, noise=1.0, **_OFF),
@@ -203,6 +207,9 @@ class Walk:
     shadow: float  # shadow blob size (0 = none)
     noise: float  # segmentation noise level
     aim: float = 0.85  # height the camera points at, metres (moved by `rig` only)
+    # [4, frames] per-frame factors on the cadence, the joint amplitudes and the arm swing, and
+    # radians added to the trunk lean (set by `pace` only; None = a steady gait)
+    wobble: np.ndarray | None = None
 
 
 def _n(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float) -> float:
@@ -307,6 +314,36 @@ def place_camera(rng: np.random.Generator, walk: Walk, rig: float) -> tuple[floa
     )
 
 
+PACE_SD = dict(rate=0.04, amp=0.06, arm=0.12, lean=np.radians(1.0))  # at pace = 1
+PACE_FRAMES = 8.0  # the drifts' correlation (Gaussian sd, frames): about a step
+
+
+def _drift(rng: np.random.Generator, frames: int) -> np.ndarray:
+    """Smooth noise of unit standard deviation: white noise through a Gaussian of PACE_FRAMES."""
+    half = int(4 * PACE_FRAMES)
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / PACE_FRAMES) ** 2)
+    k /= np.sqrt((k**2).sum())
+    return np.convolve(rng.normal(size=frames + 2 * half), k, mode="valid")
+
+
+def vary_pace(rng: np.random.Generator, walk: Walk, pace: float) -> Walk:
+    """A gait that is not the same from one step to the next (``pace`` > 0): the cadence, the
+    joint amplitudes, the arm swing and the trunk lean drift within the sequence, each a smooth
+    random path (correlated over about a step) with standard deviations PACE_SD times ``pace``
+    (at 1: 4 % cadence, 6 % amplitude, 12 % arm swing, 1 degree of lean). ``rng`` is the
+    sequence's own stream, so the rest of the sequence is drawn as with a steady gait."""
+    rate, amp, arm, lean = (_drift(rng, walk.frames) for _ in range(4))
+    wobble = np.stack(
+        [
+            np.clip(1.0 + pace * PACE_SD["rate"] * rate, 0.5, 1.5),
+            np.clip(1.0 + pace * PACE_SD["amp"] * amp, 0.5, 1.5),
+            np.clip(1.0 + pace * PACE_SD["arm"] * arm, 0.0, 2.0),
+            pace * PACE_SD["lean"] * lean,
+        ]
+    )
+    return replace(walk, wobble=wobble)
+
+
 # ---------------------------------------------------------------------------------------------
 # Geometry helpers (all batched over the leading frame axis)
 
@@ -376,7 +413,13 @@ def build_body(
     t = np.arange(T) / FPS
     freq = s.stride_freq * w.speed**0.5
     stride = s.stride_len * s.leg_ratio * s.height * w.speed**0.5
-    phase = w.phase + freq * t  # left-leg gait phase, cycles; 0 = left heel strike
+    if w.wobble is None:
+        phase = w.phase + freq * t  # left-leg gait phase, cycles; 0 = left heel strike
+        amp, arm, sway_lean = w.amp, w.arm, 0.0
+    else:  # `pace`: the phase advances at a drifting rate; amplitudes and lean drift with it
+        steps = np.concatenate([[0.0], np.cumsum(w.wobble[0, :-1])])
+        phase = w.phase + freq * steps / FPS
+        amp, arm, sway_lean = w.amp * w.wobble[1], w.arm * w.wobble[2], w.wobble[3]
 
     H = s.height
     leg = s.leg_ratio * H
@@ -399,7 +442,6 @@ def build_body(
     if coat:
         arm_gain *= 0.85
 
-    amp = w.amp
     # Joint angles per leg (index 0 = left, 1 = right), [2, T].
     leg_phase = np.stack([phase, phase + 0.5 + s.asym_phase]) % 1.0
     side_amp = np.array([1.0 - s.asym_amp / 2, 1.0 + s.asym_amp / 2])[:, None] * amp
@@ -417,10 +459,10 @@ def build_body(
     )
     # Arms swing against the same-side leg: forward when the opposite leg is forward.
     arm_phase = leg_phase + 0.5 + s.arm_lag
-    shoulder = np.radians(3) + arm_gain[:, None] * w.arm * side_amp * s.arm_amp * np.cos(
+    shoulder = np.radians(3) + arm_gain[:, None] * arm * side_amp * s.arm_amp * np.cos(
         2 * np.pi * (arm_phase - 0.02)
     )
-    elbow = s.elbow + arm_gain[:, None] * w.arm * s.elbow_amp * (
+    elbow = s.elbow + arm_gain[:, None] * arm * s.elbow_amp * (
         0.5 + 0.5 * np.cos(2 * np.pi * (arm_phase - 0.05))
     )
     if carried and s.bag == "hand":
@@ -433,7 +475,9 @@ def build_body(
 
     yaw = s.yaw_amp * amp * np.sin(2 * np.pi * (phase + 0.25))  # pelvis turns with the leading leg
     roll = np.radians(3) * amp * np.cos(4 * np.pi * phase)
-    lean = np.full(T, s.lean + w.lean + (np.radians(4) if carried and s.bag == "backpack" else 0.0))
+    lean = sway_lean + np.full(
+        T, s.lean + w.lean + (np.radians(4) if carried and s.bag == "backpack" else 0.0)
+    )
     side = np.array([1.0, -1.0])  # +y for left
 
     # Body frame (pelvis at origin) -> world rotation, per frame.
@@ -470,8 +514,11 @@ def build_body(
     foot_r = 0.03 * lm * H / 1.7
     lowest = np.min(np.stack([h[:, 2] for h in heels] + [x[:, 2] for x in toes]), axis=0) - foot_r
     # World placement: constant walking speed, pelvis height from the floor contact, side sway.
-    speed = freq * stride
-    x = w.start + speed * (t - t[-1] / 2)
+    if w.wobble is None:
+        speed = freq * stride
+        x = w.start + speed * (t - t[-1] / 2)
+    else:  # the body moves on by a stride each cycle, however fast the cycle goes
+        x = w.start + stride * (phase - np.interp(t[-1] / 2, t, phase))
     y = w.lateral + s.sway * amp * np.sin(2 * np.pi * phase)
     root = np.stack([x * np.cos(w.heading), y + x * np.sin(w.heading), -lowest], -1)
 

@@ -309,7 +309,8 @@ def test_frame_stats_by_hand(tmp_path, small_store):
     """frame_stats.py: a 10 x 10 square moving one pixel per frame has, by hand, fill 100 / 2816,
     boundary 80 / 100 (the 12 x 12 dilation minus the 8 x 8 erosion), no soft edge, change 20 / 100
     (10 pixels leave and 10 arrive) and jitter 20 / 100 (four columns per row differ by one half
-    from the mean of the neighbouring frames); the script writes one row per store and one error
+    from the mean of the neighbouring frames); the cycle repeat of a periodic and of a growing
+    shape, by hand; the script writes one row per store and one error
     line for a missing one."""
     stats = _script_module("frame_stats")
     frames = np.zeros((3, 64, 44), np.uint8)
@@ -325,6 +326,19 @@ def test_frame_stats_by_hand(tmp_path, small_store):
     legs[:, 50:60, 10:18] = 255
     assert stats.gap_rows(legs, slice(40, 62)) == pytest.approx(10 / 22)
     assert np.isnan(stats.sequence_stats(frames[:2])["jitter"])
+    # A square going back and forth with a 24-frame period repeats exactly at lag 24; a bar of
+    # 10 columns growing a row a frame (5 to 49 rows) differs by 10 P pixels at lag P, fill
+    # 10 x 27 per frame on average: P / 27, least at the shortest lag, 18.
+    swing = np.zeros((60, 64, 44), np.uint8)
+    for t in range(60):
+        x = abs(t % 24 - 12)
+        swing[t, 20:30, 10 + x : 20 + x] = 255
+    assert stats.cycle_repeat(swing) == (0.0, 24)
+    grow = np.zeros((45, 64, 44), np.uint8)
+    for t in range(45):
+        grow[t, 10 : 15 + t, 10:20] = 255
+    assert stats.cycle_repeat(grow) == pytest.approx((18 / 27, 18))
+    assert stats.cycle_repeat(grow[:44]) is None
     _, store = small_store
     out = tmp_path / "frames.md"
     done = subprocess.run(

@@ -20,6 +20,11 @@ on the 64 x 44 aligned frames as values in [0, 1]:
   (a gap between the legs), in views 000 and 180; arm gaps: the same of rows 16-35 (an arm apart
   from the trunk). Real CASIA-B's legs mostly merge from the front; a body with legs apart
   shows a gap in almost every row.
+* cycle repeat: how far a walker fails to repeat its own gait cycle, in views 072, 090 and 108
+  (sequences of 45 frames or more): the least mean |x_(t+P) - x_t| per unit of fill over lags P
+  of 18 to 40 frames (a gait cycle at 25 frames a second), and cycle frames, the lag P at that
+  least value. A walker that repeats one cycle exactly scores low (what is left is the walk
+  across the frame and the alignment); step-to-step variation and flicker raise it.
 
 A store's figures near real CASIA-B's say its silhouettes are as full, as smooth and as steady
 as real ones; they say nothing about identity (that is gei_views.py's and the models' part).
@@ -41,9 +46,10 @@ from gaitbench.reporting.synth_vs_real import store_script
 
 COLUMNS = [
     *("fill", "boundary", "soft edge", "change", "jitter", "side width", "front width"),
-    *("leg gaps", "arm gaps"),
+    *("leg gaps", "arm gaps", "cycle repeat", "cycle frames"),
 ]
-WIDTHS = ("side width", "front width")
+WIDTHS = ("side width", "front width", "cycle frames")
+CYCLE_LAGS = range(18, 41)  # frames: one gait cycle at 25 frames a second
 SIDE, FRONT = ("072", "090", "108"), ("000", "180")
 _KERNEL = np.ones((3, 3), np.uint8)
 
@@ -81,6 +87,18 @@ def gap_rows(frames: np.ndarray, rows: slice) -> float:
     return float((starts > 1).mean())
 
 
+def cycle_repeat(frames: np.ndarray) -> tuple[float, int] | None:
+    """(cycle repeat, cycle frames) of the module docstring for aligned uint8 ``[T, H, W]``
+    frames; None below 45 frames or for empty frames."""
+    x = frames.astype(np.float64) / 255.0
+    fill = x.mean()
+    if len(x) < 45 or fill <= 0:
+        return None
+    d = {p: np.abs(x[p:] - x[:-p]).mean() / fill for p in CYCLE_LAGS}
+    lag = min(d, key=d.get)
+    return float(d[lag]), lag
+
+
 def store_stats(store: Store, sequences: int) -> list[str]:
     """The formatted `COLUMNS` of a store, over ``sequences`` drawn at random (seed 0)."""
     index = store.index.reset_index(drop=True)
@@ -105,6 +123,11 @@ def store_stats(store: Store, sequences: int) -> list[str]:
     for name, rows in (("leg gaps", slice(40, 62)), ("arm gaps", slice(16, 36))):
         gaps = [gap_rows(f, rows) for f in fronts]
         figures[name] = float(np.mean(gaps)) if gaps else float("nan")
+    sel = index.index[(index.length >= 45) & index.view.isin(SIDE)].to_numpy()
+    sel = rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
+    cycles = [c for c in (cycle_repeat(store.read(int(i))) for i in sel) if c is not None]
+    figures["cycle repeat"] = float(np.mean([c[0] for c in cycles])) if cycles else float("nan")
+    figures["cycle frames"] = float(np.mean([c[1] for c in cycles])) if cycles else float("nan")
     return [f"{figures[c]:.3f}" if c not in WIDTHS else f"{figures[c]:.1f}" for c in COLUMNS]
 
 

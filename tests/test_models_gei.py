@@ -114,3 +114,63 @@ def test_report_shows_gei_with_zero_params(store, tmp_path):
     summary = build_report([str(out / "results-casia-b.json")], published=False).summary
     row = summary[summary.model == "gei"].iloc[0]
     assert row["params (M)"] == 0.0 and row["GFLOPs"] == 0.0
+
+
+def test_shuffle_frames_permutes_each_sequence_and_is_recorded(store, tmp_path):
+    """``--shuffle-frames SEED``: each test sequence's frames in the order
+    `shuffled_order(T, row, SEED)`; an order-free model (the GEI, a mean) gives the same
+    embeddings, an order-sensitive one does not; the files get a -shuffled suffix and the
+    results say so; with --embeddings the option is refused."""
+    import torch
+
+    from gaitbench.evaluation.extract import extract_embeddings, shuffled_order
+
+    order = shuffled_order(10, 3, 7)
+    assert sorted(order) == list(range(10)) and not np.array_equal(order, np.arange(10))
+    assert np.array_equal(order, np.random.default_rng([7, 3]).permutation(10))
+    assert not np.array_equal(order, shuffled_order(10, 4, 7))
+
+    class Weighted(torch.nn.Module):
+        """Frame t weighted by t + 1: order matters."""
+
+        def forward(self, sils):
+            w = torch.arange(1, sils.shape[1] + 1, dtype=sils.dtype).view(1, -1, 1, 1)
+            emb = (sils * w).sum(1).flatten(1)[:, None]
+
+            class Out:
+                embeddings = emb
+
+            return Out()
+
+    with Store(store) as s:
+        rows = [0, 5]
+        plain = extract_embeddings(Weighted(), s, rows)
+        mixed = extract_embeddings(Weighted(), s, rows, shuffle_seed=7)
+        assert not np.allclose(plain.embeddings, mixed.embeddings)
+        frames = s.read(5)
+        by_hand = Weighted()(
+            torch.from_numpy(cut_and_scale(frames[shuffled_order(len(frames), 5, 7)][None]))
+        )
+        np.testing.assert_allclose(mixed.embeddings[1], by_hand.embeddings[0].numpy(), rtol=1e-5)
+
+    out = tmp_path / "gei"
+    args = ["evaluate", "--model", "gei", "--data", str(store), "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    res = runner.invoke(app, [*args, "--shuffle-frames", "7"])
+    assert res.exit_code == 0, res.output
+    assert "random order (seed 7)" in res.output
+    shuffled = json.loads((out / "results-casia-b-shuffled.json").read_text())
+    assert shuffled["frame_order"] == {"shuffled": True, "seed": 7}
+    assert "frame_order" not in json.loads((out / "results-casia-b.json").read_text())
+    with (
+        h5py.File(out / "embeddings-casia-b.h5") as a,
+        h5py.File(out / "embeddings-casia-b-shuffled.h5") as b,
+    ):
+        np.testing.assert_allclose(a["embeddings"][:], b["embeddings"][:], atol=1e-6)
+    bad = runner.invoke(
+        app,
+        ["evaluate", "--embeddings", str(out / "embeddings-casia-b.h5"), "--shuffle-frames", "1"],
+    )
+    assert bad.exit_code != 0 and "--shuffle-frames has no effect" in bad.output
+    neg = runner.invoke(app, [*args, "--shuffle-frames", "-1"])
+    assert neg.exit_code != 0 and "seed of 0 or more" in neg.output

@@ -33,6 +33,9 @@ def _print_result(ev) -> None:
     result = ev.result
     # No vertical rules: 11 views + mean must fit an 80-column terminal.
     console.print(f"[bold]{result.label}[/] (distance: {result.metric})")
+    order = ev.results.get("frame_order")
+    if order:
+        console.print(f"frames of every test sequence in a random order (seed {order['seed']})")
     table = Table(box=None, pad_edge=False, header_style="bold underline")
     if result.rank1_matrix:
         table.add_column("probe", no_wrap=True)
@@ -133,6 +136,14 @@ def evaluate_cmd(
         "when given).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print only the results JSON on stdout."),
+    shuffle_frames: Optional[int] = typer.Option(
+        None,
+        "--shuffle-frames",
+        metavar="SEED",
+        help="Diagnostic: every test sequence's frames in a random order (one permutation per "
+        "sequence and SEED): how much the model relies on frame order. Writes "
+        "results-<protocol>-shuffled.json beside the run's own results.",
+    ),
 ) -> None:
     """Extract test-set embeddings, run the dataset's protocol, print the figures, write results JSON.
 
@@ -144,6 +155,7 @@ def evaluate_cmd(
         gaitbench evaluate runs/hstl-grew --protocol grew --submission grew.csv
         gaitbench evaluate runs/selfgait --protocol selfgait-release
         gaitbench evaluate --model gei --data data/casia-b-64.h5      # the non-learned floor
+        gaitbench evaluate runs/hstl --shuffle-frames 7   # frames in a random order
     """
     from gaitbench.evaluation.api import evaluate_file, evaluate_target
 
@@ -158,6 +170,7 @@ def evaluate_cmd(
             "--dataset": dataset,
             "--partition": partition,
             "--batch-size": batch_size if batch_size != BATCH_SIZE else None,
+            "--shuffle-frames": shuffle_frames,
         }
         for option, value in given.items():
             if value is not None:
@@ -197,6 +210,7 @@ def evaluate_cmd(
                 submission=submission,
                 out_dir=out_dir,
                 progress=_progress_factory(progress),
+                shuffle_frames=shuffle_frames,
             )
     if as_json:
         print(json.dumps(ev.results, indent=1))

@@ -268,6 +268,7 @@ def evaluate_target(
     submission: str | os.PathLike | None = None,
     out_dir: str | os.PathLike | None = None,
     progress: ProgressFactory | None = None,
+    shuffle_frames: int | None = None,
 ) -> Evaluation:
     """``gaitbench evaluate RUN_DIR_OR_CHECKPOINT``: extract the test split of the store, save the
     embeddings file (in the run folder, or ``out_dir``), run the protocol, write results JSON.
@@ -275,6 +276,10 @@ def evaluate_target(
     With ``target`` None, ``model_name`` must be a model without trainable parameters (``gei``):
     it is built as registered and run on ``data``; the files go to ``out_dir``, by default
     ``runs/<model>-<store's file stem>``.
+
+    ``shuffle_frames`` (a seed): every test sequence's frames in a random order
+    (`extract.shuffled_order`); the files get a ``-shuffled`` suffix, so the run's own results
+    stay, and the results record ``frame_order``.
     """
     from gaitbench.data.partitions import resolve_partition
     from gaitbench.data.store import Store, provenance
@@ -285,6 +290,13 @@ def evaluate_target(
     check_metric(metric)
     if batch_size < 1:
         raise GaitbenchError(f"--batch-size {batch_size}: give 1 or more sequences")
+    if shuffle_frames is not None and shuffle_frames < 0:
+        raise GaitbenchError(f"--shuffle-frames {shuffle_frames}: give a seed of 0 or more")
+    if shuffle_frames is not None and submission:
+        raise GaitbenchError(
+            "--shuffle-frames is a diagnostic, not a submission: drop one of it and --submission"
+        )
+    shuffled = "" if shuffle_frames is None else "-shuffled"
     run_info = None
     if target is None:
         if not data:
@@ -344,7 +356,14 @@ def evaluate_target(
     test = test_indices(store, part)
     tick = progress("extracting embeddings", len(test)) if progress else None
     emb = extract_embeddings(
-        model, store, test, device, batch_size, progress=tick, windows=_windows(part, test)
+        model,
+        store,
+        test,
+        device,
+        batch_size,
+        progress=tick,
+        windows=_windows(part, test),
+        shuffle_seed=shuffle_frames,
     )
     emb = mark_roles(emb, protocol, part)
     run_name = _run_name(info, run_info)
@@ -357,7 +376,9 @@ def evaluate_target(
         data=json.dumps(data_info),
         training=json.dumps(training),
     )
-    emb_path = save_embeddings(out / f"embeddings-{protocol}.h5", emb)
+    if shuffle_frames is not None:
+        emb.attrs.update(frame_order=json.dumps({"shuffled": True, "seed": shuffle_frames}))
+    emb_path = save_embeddings(out / f"embeddings-{protocol}{shuffled}.h5", emb)
     sub_path = grew_submission(emb, submission, metric, device) if submission else None
     if submission and protocol == "grew" and not _has_local_probes(emb):
         # GREW's official probes carry no labels: the CSV is the only result.
@@ -376,7 +397,9 @@ def evaluate_target(
         data=_with_test_counts(data_info, emb, result),
         training=training,
     )
-    suffix = "-drop-missing" if drop_missing else ""
+    if shuffle_frames is not None:
+        results["frame_order"] = {"shuffled": True, "seed": shuffle_frames}
+    suffix = ("-drop-missing" if drop_missing else "") + shuffled
     res_path = write_results(out / f"results-{protocol}{suffix}.json", results)
     return Evaluation(result, results, res_path, emb_path, sub_path)
 

@@ -35,6 +35,12 @@ def length_buckets(
     return batches
 
 
+def shuffled_order(frames: int, row: int, seed: int) -> np.ndarray:
+    """The random frame order ``--shuffle-frames SEED`` gives the sequence at store ``row``: one
+    permutation per (seed, row), the same on every run and whatever else is extracted."""
+    return np.random.default_rng([seed, row]).permutation(frames)
+
+
 @torch.no_grad()
 def extract_embeddings(
     model: nn.Module,
@@ -45,6 +51,7 @@ def extract_embeddings(
     max_frames: int = DEFAULT_MAX_FRAMES,
     progress: Callable[[int], None] | None = None,
     windows: Sequence[tuple[int, int]] | None = None,
+    shuffle_seed: int | None = None,
 ) -> EmbeddingSet:
     """Embeddings ``[N, parts, channels]`` of store sequences ``indices`` (default: all), in order.
 
@@ -62,7 +69,10 @@ def extract_embeddings(
 
     def frames_of(p: int) -> np.ndarray:
         seq = store.read(indices[p])
-        return seq if windows is None else seq[windows[p][0] : windows[p][1]]
+        seq = seq if windows is None else seq[windows[p][0] : windows[p][1]]
+        if shuffle_seed is not None:
+            seq = seq[shuffled_order(len(seq), indices[p], shuffle_seed)]
+        return seq
 
     was_training = model.training
     model.eval().to(device)

@@ -162,6 +162,12 @@ def test_shuffle_frames_permutes_each_sequence_and_is_recorded(store, tmp_path):
     shuffled = json.loads((out / "results-casia-b-shuffled.json").read_text())
     assert shuffled["frame_order"] == {"shuffled": True, "seed": 7}
     assert "frame_order" not in json.loads((out / "results-casia-b.json").read_text())
+    both = runner.invoke(
+        app,
+        ["compare", str(out / "results-casia-b.json"), str(out / "results-casia-b-shuffled.json")],
+    )
+    assert both.exit_code == 0, both.output
+    assert "B gei (frames shuffled, seed 7)" in both.output
     with (
         h5py.File(out / "embeddings-casia-b.h5") as a,
         h5py.File(out / "embeddings-casia-b-shuffled.h5") as b,

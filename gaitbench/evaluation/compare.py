@@ -79,6 +79,9 @@ def load_side(path: str | os.PathLike, protocol: str | None = None) -> Side:
             "pass the runs of one store"
         )
     label = results[0]["run"] if len(results) == 1 else f"{path.name} ({len(results)} runs)"
+    order = results[0].get("frame_order")
+    if order:  # `evaluate --shuffle-frames`: say so, or two sides of one run read alike
+        label += f" (frames shuffled, seed {order['seed']})"
     return Side(label, results, [Path(r["_path"]) for r in results])
 
 

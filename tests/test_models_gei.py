@@ -152,6 +152,13 @@ def test_shuffle_frames_permutes_each_sequence_and_is_recorded(store, tmp_path):
             torch.from_numpy(cut_and_scale(frames[shuffled_order(len(frames), 5, 7)][None]))
         )
         np.testing.assert_allclose(mixed.embeddings[1], by_hand.embeddings[0].numpy(), rtol=1e-5)
+        # GaitSet pools its frames as a set (max): no order to lose.
+        gaitset = create("gaitset-tiny", num_classes=2)
+        np.testing.assert_allclose(
+            extract_embeddings(gaitset, s, rows).embeddings,
+            extract_embeddings(gaitset, s, rows, shuffle_seed=7).embeddings,
+            atol=1e-6,
+        )
 
     out = tmp_path / "gei"
     args = ["evaluate", "--model", "gei", "--data", str(store), "--out", str(out)]

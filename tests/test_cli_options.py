@@ -44,6 +44,7 @@ INVALID: dict[str, list[str]] = {
     "workers": [*INT, "0"],
     "subjects": [*INT, "0"],
     "seed": INT,
+    "shuffle_frames": INT,
     "iterations": [*INT, "0"],
     "save_every": [*INT, "0"],
     "batch_size": [*INT, "0"],

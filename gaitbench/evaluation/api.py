@@ -296,7 +296,8 @@ def evaluate_target(
         raise GaitbenchError(
             "--shuffle-frames is a diagnostic, not a submission: drop one of it and --submission"
         )
-    shuffled = "" if shuffle_frames is None else "-shuffled"
+    frame_order = None if shuffle_frames is None else {"shuffled": True, "seed": shuffle_frames}
+    shuffled = "" if frame_order is None else "-shuffled"
     run_info = None
     if target is None:
         if not data:
@@ -376,8 +377,8 @@ def evaluate_target(
         data=json.dumps(data_info),
         training=json.dumps(training),
     )
-    if shuffle_frames is not None:
-        emb.attrs.update(frame_order=json.dumps({"shuffled": True, "seed": shuffle_frames}))
+    if frame_order:
+        emb.attrs.update(frame_order=json.dumps(frame_order))
     emb_path = save_embeddings(out / f"embeddings-{protocol}{shuffled}.h5", emb)
     sub_path = grew_submission(emb, submission, metric, device) if submission else None
     if submission and protocol == "grew" and not _has_local_probes(emb):
@@ -397,8 +398,8 @@ def evaluate_target(
         data=_with_test_counts(data_info, emb, result),
         training=training,
     )
-    if shuffle_frames is not None:
-        results["frame_order"] = {"shuffled": True, "seed": shuffle_frames}
+    if frame_order:
+        results["frame_order"] = frame_order
     suffix = ("-drop-missing" if drop_missing else "") + shuffled
     res_path = write_results(out / f"results-{protocol}{suffix}.json", results)
     return Evaluation(result, results, res_path, emb_path, sub_path)

@@ -50,6 +50,7 @@ COLUMNS = [
 ]
 WIDTHS = ("side width", "front width", "cycle frames")
 CYCLE_LAGS = range(18, 41)  # frames: one gait cycle at 25 frames a second
+CYCLE_MIN_FRAMES = 45  # shorter sequences hold too few cycles for the longest lag
 SIDE, FRONT = ("072", "090", "108"), ("000", "180")
 _KERNEL = np.ones((3, 3), np.uint8)
 
@@ -92,7 +93,7 @@ def cycle_repeat(frames: np.ndarray) -> tuple[float, int] | None:
     frames; None below 45 frames or for empty frames."""
     x = frames.astype(np.float64) / 255.0
     fill = x.mean()
-    if len(x) < 45 or fill <= 0:
+    if len(x) < CYCLE_MIN_FRAMES or fill <= 0:
         return None
     d = {p: np.abs(x[p:] - x[:-p]).mean() / fill for p in CYCLE_LAGS}
     lag = min(d, key=d.get)
@@ -109,23 +110,24 @@ def store_stats(store: Store, sequences: int) -> list[str]:
     pick = rng.choice(nonempty, min(sequences, len(nonempty)), replace=False)
     per = [sequence_stats(store.read(int(i))) for i in pick]
     figures = {k: float(np.nanmean([p[k] for p in per])) for k in COLUMNS[:5]}
+
+    def pick(views: tuple[str, ...], min_length: int = 1) -> np.ndarray:
+        """Up to sequences // 2 rows of ``views`` with ``min_length`` frames or more, at random."""
+        sel = index.index[(index.length >= min_length) & index.view.isin(views)].to_numpy()
+        return rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
+
     for name, views, rows in (
         ("side width", SIDE, slice(40, 64)),
         ("front width", FRONT, slice(16, 32)),
     ):
-        sel = index.index[(index.length > 0) & index.view.isin(views)].to_numpy()
-        sel = rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
-        widths = [band_width(store.read(int(i)), rows) for i in sel]
+        widths = [band_width(store.read(int(i)), rows) for i in pick(views)]
         figures[name] = float(np.mean(widths)) if widths else float("nan")
-    sel = index.index[(index.length > 0) & index.view.isin(FRONT)].to_numpy()
-    sel = rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
-    fronts = [store.read(int(i)) for i in sel]
+    fronts = [store.read(int(i)) for i in pick(FRONT)]
     for name, rows in (("leg gaps", slice(40, 62)), ("arm gaps", slice(16, 36))):
         gaps = [gap_rows(f, rows) for f in fronts]
         figures[name] = float(np.mean(gaps)) if gaps else float("nan")
-    sel = index.index[(index.length >= 45) & index.view.isin(SIDE)].to_numpy()
-    sel = rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
-    cycles = [c for c in (cycle_repeat(store.read(int(i))) for i in sel) if c is not None]
+    cycles = [cycle_repeat(store.read(int(i))) for i in pick(SIDE, CYCLE_MIN_FRAMES)]
+    cycles = [c for c in cycles if c is not None]
     figures["cycle repeat"] = float(np.mean([c[0] for c in cycles])) if cycles else float("nan")
     figures["cycle frames"] = float(np.mean([c[1] for c in cycles])) if cycles else float("nan")
     return [f"{figures[c]:.3f}" if c not in WIDTHS else f"{figures[c]:.1f}" for c in COLUMNS]

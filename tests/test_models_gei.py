@@ -187,3 +187,7 @@ def test_shuffle_frames_permutes_each_sequence_and_is_recorded(store, tmp_path):
     assert bad.exit_code != 0 and "--shuffle-frames has no effect" in bad.output
     neg = runner.invoke(app, [*args, "--shuffle-frames", "-1"])
     assert neg.exit_code != 0 and "seed of 0 or more" in neg.output
+    csv = tmp_path / "grew.csv"
+    sub = runner.invoke(app, [*args, "--shuffle-frames", "1", "--submission", str(csv)])
+    assert sub.exit_code != 0 and "not a submission" in sub.output
+    assert "Traceback" not in sub.output and not csv.exists()

@@ -382,6 +382,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "rig": 0.0,
         "narrow": 0.0,
         "pace": 0.0,
+        "coat": 1.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -529,6 +530,33 @@ def test_pace_makes_the_gait_drift_within_a_sequence_and_is_off_by_default():
         height = [np.ptp(np.nonzero((f > 0).any(axis=(0, 2)))[0]) for f in (steady, drift)]
         assert abs(height[0] - height[1]) <= 3
     assert change["drift"] > 1.2 * change["steady"]
+
+
+def test_coat_shrinks_the_coat_and_shows_the_legs_and_is_one_by_default():
+    """The ``coat`` knob: 1 in every level (version-1 stores unchanged); below 1 the coat is less
+    bulky and its hem rises towards the hip: seen from the side, a cl sequence fills less of the
+    frame and shows a gap between the legs in more rows of the lower body, while nm sequences
+    render the same bytes (the knob only touches the coat)."""
+    _neutral_setting_renders_the_default("coat", 1.0)
+    base = dict(subjects=2, views=(90,), frames=(30, 30), seed=1)
+    full = synth.SynthSpec(**base)
+    light = synth.SynthSpec(**base, tune=(("coat", 0.3),))
+
+    def lower_gap_rows(frames: np.ndarray) -> float:
+        b = frames > 0
+        lo, hi = np.nonzero(b.any(axis=(0, 2)))[0][[0, -1]]
+        lower = b[:, lo + (hi - lo) * 3 // 4 : hi - 2]
+        runs = (np.diff(lower.astype(np.int8), axis=2) == 1).sum(axis=2) + lower[:, :, 0]
+        return float((runs > 1).mean())
+
+    for subject in (1, 2):
+        nm = [synth.render_sequence(s, subject, "nm-01", 90, noise=False) for s in (full, light)]
+        assert np.array_equal(*nm)
+        coat, jacket = (
+            synth.render_sequence(s, subject, "cl-01", 90, noise=False) for s in (full, light)
+        )
+        assert (jacket > 0).sum() < 0.92 * (coat > 0).sum()
+        assert lower_gap_rows(jacket) > lower_gap_rows(coat) + 0.1
 
 
 def test_version_1_levels_render_the_same_bytes():

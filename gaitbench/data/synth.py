@@ -34,7 +34,10 @@ of the view, as with a rig of hand-placed cameras (0 in every level of version 1
 version 1, whose walkers show a gap between the legs in almost every row of the lower body from
 the front, where real CASIA-B silhouettes show one in about a tenth), and ``pace``, how much the
 gait drifts from step to step within a sequence (cadence, joint amplitudes, arm swing, trunk
-lean; 0 in every level of version 1, whose walkers repeat one gait cycle exactly).
+lean; 0 in every level of version 1, whose walkers repeat one gait cycle exactly), and ``coat``,
+a factor on how bulky a coat is and how far below the hip it reaches (1 in every level of
+version 1, whose coat hides the legs to the knee and adds about twice as much to the
+silhouette's area as the coats of real CASIA-B's cl sequences do; 0.4 comes close to them).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated
 against real CASIA-B (results/synth-vs-real/).

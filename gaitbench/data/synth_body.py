@@ -60,10 +60,22 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # and the arms hang against the trunk, so that from the front, as in real CASIA-B, the legs and
 # the arms mostly merge with the body in the silhouette), and how unsteady the gait is within a
 # sequence (`pace`: the cadence, the joint amplitudes, the arm swing and the trunk lean drift
-# from step to step, see `vary_pace`; 0 = every cycle of a sequence the same, as in version 1).
+# from step to step, see `vary_pace`; 0 = every cycle of a sequence the same, as in version 1),
+# and how much of the body a coat hides (`coat`: a factor on the coat's girth beyond the body's,
+# on its sleeves' extra thickness and on how far below the hip its skirt reaches; 1 = the coat of
+# version 1 at the level's `cover`, 0.5 = half as bulky with the hem halfway up to the hip, so
+# that more of the legs shows below it, as in most of real CASIA-B's cl sequences).
 # See gaitbench.data.synth for the measured effect of each level.
 _OFF = dict(
-    garment=0.0, coat_shape=0.0, outline=0.0, thicken=0.0, motion=1.0, rig=0.0, narrow=0.0, pace=0.0
+    garment=0.0,
+    coat_shape=0.0,
+    outline=0.0,
+    thicken=0.0,
+    motion=1.0,
+    rig=0.0,
+    narrow=0.0,
+    pace=0.0,
+    coat=1.0,
 )
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
@@ -409,6 +421,7 @@ def build_body(
     """Pose the body for every frame of the walk and return its volumetric parts (world metres)."""
     cover = knobs(difficulty)["cover"]
     narrow = knobs(difficulty)["narrow"]
+    fit = knobs(difficulty)["coat"]
     T = w.frames
     t = np.arange(T) / FPS
     freq = s.stride_freq * w.speed**0.5
@@ -569,7 +582,7 @@ def build_body(
         fa = np.stack([np.sin(fa_a), np.full(T, np.sin(abd) * 0.5), -np.cos(fa_a)], -1)
         wr = el + forearm * _apply(trunk_rot, fa)
         hd = wr + 0.75 * hand * _apply(trunk_rot, fa)
-        arm_r = 1.0 + (0.35 * (s.coat_width - 1) + 0.15 if coat else 0.0)
+        arm_r = 1.0 + (fit * (0.35 * (s.coat_width - 1) + 0.15) if coat else 0.0)
         parts.capsule(sh, el, 0.045 * lm * H / 1.7 * arm_r, 0.037 * lm * H / 1.7 * arm_r)
         parts.capsule(el, wr, 0.036 * lm * H / 1.7 * arm_r, 0.027 * lm * H / 1.7 * arm_r)
         parts.capsule(wr, hd, 0.03 * H / 1.7, 0.026 * H / 1.7)
@@ -585,6 +598,8 @@ def build_body(
         # A coat: wider, longer trunk outline and a skirt that hides the thighs; its hem follows
         # the knees, so it still sways with the legs.
         g = s.coat_width * (1 + 0.15 * (cover - 1))
+        if fit != 1.0:  # `coat`: the girth beyond the body's and the skirt's reach scaled
+            g = 1.0 + fit * (g - 1.0)
         parts.ellipsoid(
             up(0.62 * torso),
             trunk_rot,
@@ -594,6 +609,8 @@ def build_body(
             * np.array([s.build, s.build**0.7, 1]),
         )
         hem_h = leg * (s.coat_len - 0.12 * (cover - 1))
+        if fit != 1.0:
+            hem_h = leg - fit * (leg - hem_h)
         knee_mid = (knees[0] + knees[1]) / 2 + root
         hem = np.stack([knee_mid[:, 0], knee_mid[:, 1], np.full(T, hem_h)], -1)
         spread = np.abs(knees[0][:, 0] - knees[1][:, 0]) / 2

@@ -339,6 +339,16 @@ def test_frame_stats_by_hand(tmp_path, small_store):
         grow[t, 10 : 15 + t, 10:20] = 255
     assert stats.cycle_repeat(grow) == pytest.approx((18 / 27, 18))
     assert stats.cycle_repeat(grow[:44]) is None
+    # coat fill: a 10 x 12 block against a 10 x 10 one is 20 % fuller; coat legs: legs apart in
+    # all 16 rows 44-59 without the coat, in the lower 8 with it: 0.5 - 1.0.
+    nm, cl = np.zeros((2, 64, 44), np.uint8), np.zeros((2, 64, 44), np.uint8)
+    nm[:, 20:30, 10:20] = cl[:, 20:30, 10:22] = 255
+    apart, hem = np.zeros((2, 64, 44), np.uint8), np.zeros((2, 64, 44), np.uint8)
+    apart[:, 44:60, 10:13] = apart[:, 44:60, 15:18] = 255
+    hem[:] = apart
+    hem[:, 44:52, 10:18] = 255
+    assert stats.coat_stats([nm], [cl], [apart], [hem]) == pytest.approx((0.2, -0.5))
+    assert np.isnan(stats.coat_stats([nm], [], [apart], [hem])[0])
     _, store = small_store
     out = tmp_path / "frames.md"
     done = subprocess.run(

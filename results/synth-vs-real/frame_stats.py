@@ -25,6 +25,10 @@ on the 64 x 44 aligned frames as values in [0, 1]:
   of 18 to 40 frames (a gait cycle at 25 frames a second), and cycle frames, the lag P at that
   least value. A walker that repeats one cycle exactly scores low (what is left is the walk
   across the frame and the alignment); step-to-step variation and flicker raise it.
+* coat fill: how much fuller a coat makes the silhouette, the mean fill of cl sequences over
+  that of nm sequences, minus 1 (every view); coat legs: in views 072, 090 and 108, the share
+  of rows 44-59 (knees to ankles) that show a gap between the legs in cl sequences minus that
+  in nm sequences. A coat that hides the legs to the knee scores well below 0.
 
 A store's figures near real CASIA-B's say its silhouettes are as full, as smooth and as steady
 as real ones; they say nothing about identity (that is gei_views.py's and the models' part).
@@ -46,12 +50,13 @@ from gaitbench.reporting.synth_vs_real import store_script
 
 COLUMNS = [
     *("fill", "boundary", "soft edge", "change", "jitter", "side width", "front width"),
-    *("leg gaps", "arm gaps", "cycle repeat", "cycle frames"),
+    *("leg gaps", "arm gaps", "cycle repeat", "cycle frames", "coat fill", "coat legs"),
 ]
 WIDTHS = ("side width", "front width", "cycle frames")
 CYCLE_LAGS = range(18, 41)  # frames: one gait cycle at 25 frames a second
 CYCLE_MIN_FRAMES = 45  # shorter sequences hold too few cycles for the longest lag
 SIDE, FRONT = ("072", "090", "108"), ("000", "180")
+LEG_ROWS = slice(44, 60)  # knees to ankles, for the coat's legs
 _KERNEL = np.ones((3, 3), np.uint8)
 
 
@@ -100,6 +105,18 @@ def cycle_repeat(frames: np.ndarray) -> tuple[float, int] | None:
     return float(d[lag]), lag
 
 
+def coat_stats(nm, cl, nm_side, cl_side) -> tuple[float, float]:
+    """(coat fill, coat legs) of the module docstring from lists of aligned uint8 ``[T, H, W]``
+    frames: nm and cl sequences of every view, and of the side views; NaN if a list is empty."""
+    if not (nm and cl and nm_side and cl_side):
+        return float("nan"), float("nan")
+    fill = np.mean([f.mean() for f in cl]) / np.mean([f.mean() for f in nm]) - 1
+    legs = np.mean([gap_rows(f, LEG_ROWS) for f in cl_side]) - np.mean(
+        [gap_rows(f, LEG_ROWS) for f in nm_side]
+    )
+    return float(fill), float(legs)
+
+
 def store_stats(store: Store, sequences: int) -> list[str]:
     """The formatted `COLUMNS` of a store, over ``sequences`` drawn at random (seed 0)."""
     index = store.index.reset_index(drop=True)
@@ -111,9 +128,14 @@ def store_stats(store: Store, sequences: int) -> list[str]:
     per = [sequence_stats(store.read(int(i))) for i in pick]
     figures = {k: float(np.nanmean([p[k] for p in per])) for k in COLUMNS[:5]}
 
-    def pick(views: tuple[str, ...], min_length: int = 1) -> np.ndarray:
-        """Up to sequences // 2 rows of ``views`` with ``min_length`` frames or more, at random."""
-        sel = index.index[(index.length >= min_length) & index.view.isin(views)].to_numpy()
+    def pick(views: tuple[str, ...], min_length: int = 1, condition: str = "") -> np.ndarray:
+        """Up to sequences // 2 rows of ``views`` (and of conditions that start with
+        ``condition``) with ``min_length`` frames or more, at random."""
+        sel = index.index[
+            (index.length >= min_length)
+            & index.view.isin(views)
+            & index.condition.str.startswith(condition)
+        ].to_numpy()
         return rng.choice(sel, min(sequences // 2, len(sel)), replace=False) if len(sel) else sel
 
     for name, views, rows in (
@@ -130,6 +152,12 @@ def store_stats(store: Store, sequences: int) -> list[str]:
     cycles = [c for c in cycles if c is not None]
     figures["cycle repeat"] = float(np.mean([c[0] for c in cycles])) if cycles else float("nan")
     figures["cycle frames"] = float(np.mean([c[1] for c in cycles])) if cycles else float("nan")
+    # Drawn last, so that every column above keeps its draws.
+    every = tuple(index.view.unique())
+    drawn = [
+        [store.read(int(i)) for i in pick(v, 1, c)] for v in (every, SIDE) for c in ("nm", "cl")
+    ]
+    figures["coat fill"], figures["coat legs"] = coat_stats(*drawn)
     return [f"{figures[c]:.3f}" if c not in WIDTHS else f"{figures[c]:.1f}" for c in COLUMNS]
 
 

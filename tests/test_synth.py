@@ -383,6 +383,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "narrow": 0.0,
         "pace": 0.0,
         "coat": 1.0,
+        "leg_bulges": 1.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -557,6 +558,39 @@ def test_coat_shrinks_the_coat_and_shows_the_legs_and_is_one_by_default():
         )
         assert (jacket > 0).sum() < 0.92 * (coat > 0).sum()
         assert lower_gap_rows(jacket) > lower_gap_rows(coat) + 0.1
+
+
+def test_leg_bulges_scales_only_the_bulges_on_the_legs_and_is_one_by_default():
+    """The ``leg_bulges`` knob: 1 in every level (version-1 stores unchanged); 0 renders the
+    person as if the bulges on the thighs and shanks had never been drawn (every other bulge and
+    draw stays), and a subject with leg bulges then covers fewer pixels."""
+    import dataclasses
+
+    from gaitbench.data import synth_body
+
+    _neutral_setting_renders_the_default("leg_bulges", 1.0)
+    base = dict(subjects=3, views=(90,), frames=(20, 20), seed=1)
+    dressed = synth.SynthSpec(**base, tune=(("garment", 2.0),))
+    plain = synth.SynthSpec(**base, tune=(("garment", 2.0), ("leg_bulges", 0.0)))
+    changed = 0
+    for subject in (1, 2, 3):
+        garment = synth_body.sample_garment(synth.garment_rng(1, subject), 2.0)
+        kept = tuple(b for b in garment if b.anchor not in synth_body.LEG_ANCHORS)
+        person = dataclasses.replace(
+            synth_body.sample_subject(synth.subject_rng(1, subject), dressed.knobs), garment=kept
+        )
+        walk = synth_body.sample_walk(
+            synth.sequence_rng(1, subject, "nm-01", 90), 90, (20, 20), dressed.knobs
+        )
+        parts = synth_body.build_body(person, walk, "nm-01", dressed.knobs)
+        expect = synth_body.rasterise(parts, synth_body.Camera.at_view(90, walk))
+        frames = synth.render_sequence(plain, subject, "nm-01", 90, noise=False)
+        assert np.array_equal(frames, expect)
+        if len(kept) < len(garment):
+            full = synth.render_sequence(dressed, subject, "nm-01", 90, noise=False)
+            assert (frames > 0).sum() < (full > 0).sum()
+            changed += 1
+    assert changed >= 1
 
 
 def test_version_1_levels_render_the_same_bytes():

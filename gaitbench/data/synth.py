@@ -37,7 +37,9 @@ gait drifts from step to step within a sequence (cadence, joint amplitudes, arm 
 lean; 0 in every level of version 1, whose walkers repeat one gait cycle exactly), and ``coat``,
 a factor on how bulky a coat is and how far below the hip it reaches (1 in every level of
 version 1, whose coat hides the legs to the knee and adds about twice as much to the
-silhouette's area as the coats of real CASIA-B's cl sequences do; 0.4 comes close to them).
+silhouette's area as the coats of real CASIA-B's cl sequences do; 0.4 comes close to them),
+and ``leg_bulges``, a factor on the size of a person's own ``garment`` bulges on the thighs and
+shanks (1 in every level; 0 = plain trousers).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated
 against real CASIA-B (results/synth-vs-real/).

@@ -64,7 +64,10 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # and how much of the body a coat hides (`coat`: a factor on the coat's girth beyond the body's,
 # on its sleeves' extra thickness and on how far below the hip its skirt reaches; 1 = the coat of
 # version 1 at the level's `cover`, 0.5 = half as bulky with the hem halfway up to the hip, so
-# that more of the legs shows below it, as in most of real CASIA-B's cl sequences).
+# that more of the legs shows below it, as in most of real CASIA-B's cl sequences), and how large
+# a person's own bulges on the legs are (`leg_bulges`: a factor on the size of the `garment`
+# bulges on the thighs and shanks; 1 = as on every other part; 0 = plain trousers: real
+# CASIA-B's legs carry far less identity than the walkers' (see results/synth-vs-real/)).
 # See gaitbench.data.synth for the measured effect of each level.
 _OFF = dict(
     garment=0.0,
@@ -76,6 +79,7 @@ _OFF = dict(
     narrow=0.0,
     pace=0.0,
     coat=1.0,
+    leg_bulges=1.0,
 )
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
@@ -126,6 +130,8 @@ class Bulge:
 
 # The parts a coat covers: its own bulges sit on them, and it hides the person's there.
 COAT_ANCHORS = ("pelvis", "belly", "chest", "thigh_l", "thigh_r", "arm_l", "arm_r")
+# The leg segments, whose bulges `leg_bulges` scales.
+LEG_ANCHORS = ("thigh_l", "thigh_r", "shank_l", "shank_r")
 
 
 def sample_garment(
@@ -422,6 +428,7 @@ def build_body(
     cover = knobs(difficulty)["cover"]
     narrow = knobs(difficulty)["narrow"]
     fit = knobs(difficulty)["coat"]
+    legs = knobs(difficulty)["leg_bulges"]
     T = w.frames
     t = np.arange(T) / FPS
     freq = s.stride_freq * w.speed**0.5
@@ -589,9 +596,15 @@ def build_body(
         hands.append(hd)
         limbs["arm_" + "lr"[i]] = (sh, el, 0.041 * lm * H / 1.7 * arm_r)
     worn = s.garment
+    if legs != 1.0:  # `leg_bulges`: the person's own bulges on the legs scaled, or gone at 0
+        worn = tuple(
+            b if b.anchor not in LEG_ANCHORS else replace(b, radii=tuple(legs * r for r in b.radii))
+            for b in worn
+            if legs > 0 or b.anchor not in LEG_ANCHORS
+        )
     if coat and s.coat_garment:
         # The coat replaces the clothing of the parts it covers: their bulges give way to its own.
-        worn = tuple(b for b in s.garment if b.anchor not in COAT_ANCHORS) + s.coat_garment
+        worn = tuple(b for b in worn if b.anchor not in COAT_ANCHORS) + s.coat_garment
     _add_garment(parts, worn, solids, limbs, heading, H)
 
     if coat:

@@ -267,7 +267,8 @@ def test_store_table_names_each_store_and_checks_its_figures():
 
 def test_strips_script_scores_each_strip_alone(tmp_path):
     """Embeddings where only strip 3 (parts 2 and 33) knows the subject: that strip scores 100 in
-    every condition, a strip of pure noise about chance, and a non-GaitSet file is refused."""
+    every condition, a strip of pure noise about chance, and a file of another model is refused;
+    HSTL's strips are its last pooling's bins, 2 of hstl-tiny's 32 or 4 of hstl's 64 a strip."""
     import numpy as np
 
     from gaitbench.evaluation.embeddings import EmbeddingSet, save_embeddings
@@ -303,6 +304,28 @@ def test_strips_script_scores_each_strip_alone(tmp_path):
         EmbeddingSet(emb, subjects, [c for _, c, _ in rows], [v for _, _, v in rows], attrs=attrs),
     )
     assert strips.main([str(tmp_path / "p.h5")]) == 1
+    # HSTL: hstl-tiny's 46 parts end in 32 strips of 2 rows, so strip 3 (rows 8-11) is parts
+    # 14 + 4 and 14 + 5; a file of hstl-tiny's model with GaitSet's 62 parts is refused.
+    groups = dict(strips.part_groups("hstl-tiny", "casia-b"))
+    assert groups["all"] == list(range(46)) and groups["strip 3"] == [18, 19]
+    assert groups["strip 16"] == [44, 45] and len(groups) == 17
+    full = dict(strips.part_groups("hstl", "casia-b"))  # 9 region parts, 64 strips of 1 row
+    assert len(full["all"]) == 73 and full["strip 1"] == [9, 10, 11, 12]
+    hstl = np.zeros((len(rows), 46, 4), np.float32)
+    hstl[:] = rng.normal(size=hstl.shape)
+    hstl[:, [18, 19]] = emb[:, [2, 33]]
+    attrs["model"] = "hstl-tiny"
+    save_embeddings(
+        tmp_path / "h.h5",
+        EmbeddingSet(hstl, subjects, [c for _, c, _ in rows], [v for _, _, v in rows], attrs=attrs),
+    )
+    assert strips.main([str(tmp_path / "h.h5"), "--out", str(out)]) == 0
+    assert out.read_text().splitlines()[2 + 3] == "| strip 3 | 100.0 / 100.0 / 100.0 |"
+    save_embeddings(
+        tmp_path / "h62.h5",
+        EmbeddingSet(emb, subjects, [c for _, c, _ in rows], [v for _, _, v in rows], attrs=attrs),
+    )
+    assert strips.main([str(tmp_path / "h62.h5")]) == 1
 
 
 def test_frame_stats_by_hand(tmp_path, small_store):

@@ -1,5 +1,5 @@
 """Where on the body a trained model finds identity: rank-1 NM / BG / CL of each horizontal
-strip of a GaitSet embedding alone, on real CASIA-B and on a synthetic store side by side.
+strip of a GaitSet or HSTL embedding alone, on real CASIA-B and on a synthetic store side by side.
 
     python3 results/synth-vs-real/strips.py EMBEDDINGS.h5 [EMBEDDINGS.h5 ...] [--out FILE.md]
 
@@ -10,6 +10,11 @@ are the 16 strips of the main branch from the top of the 64-pixel frame down (4 
 the same strips of the global branch. Strip i is scored on parts (i, 31 + i) with gaitbench's own
 CASIA-B protocol (Euclidean, gallery NM#1-4, identical views excluded), "all" on all 62 parts
 (equal to the run's results JSON).
+
+HSTL (hstl, hstl-tiny) ends in one horizontal pooling of `hpp_bins` strips, the last parts of
+its embedding, top to bottom; strip i is scored on the bins that cover the same 4 pixel rows of
+the 64-pixel frame (2 bins of hstl-tiny's 32, 4 of hstl's 64 on CASIA-B), "all" on every part,
+its whole-body and region parts included. So GaitSet and HSTL columns share their rows.
 
 A synthetic store that is as hard as real data for a trained model overall can still be hard in
 the wrong places: where real coats wipe out the trunk's identity and the shanks below the hem keep
@@ -32,24 +37,37 @@ from gaitbench.reporting.synth_vs_real import emit
 CONDITIONS = ("NM", "BG", "CL")
 STRIPS = 16
 BRANCH = 31  # parts per branch: 16 + 8 + 4 + 2 + 1
-MODELS = ("gaitset", "gaitset-tiny")
+MODELS = ("gaitset", "gaitset-tiny", "hstl", "hstl-tiny")
 
 
-def part_groups() -> list[tuple[str, list[int]]]:
-    """("all", every part), then ("strip k", its two parts) for k = 1..16, top to bottom."""
-    groups = [("all", list(range(2 * BRANCH)))]
-    return groups + [(f"strip {i + 1}", [i, BRANCH + i]) for i in range(STRIPS)]
+def part_groups(model: str = "gaitset", dataset: str = "casia-b") -> list[tuple[str, list[int]]]:
+    """("all", every part), then ("strip k", its parts) for k = 1..16, top to bottom."""
+    if model.startswith("gaitset"):
+        groups = [("all", list(range(2 * BRANCH)))]
+        return groups + [(f"strip {i + 1}", [i, BRANCH + i]) for i in range(STRIPS)]
+    from gaitbench import models
+
+    net = models.create(model, dataset=dataset)
+    bins = net.hpp.bins[0]
+    first, per = net.parts - bins, bins // STRIPS
+    groups = [("all", list(range(net.parts)))]
+    return groups + [
+        (f"strip {i + 1}", list(range(first + i * per, first + (i + 1) * per)))
+        for i in range(STRIPS)
+    ]
 
 
 def strip_rank1(emb: EmbeddingSet) -> dict[str, dict[str, float]]:
-    """{group name: {condition: rank-1 %}} for `part_groups`."""
-    if emb.embeddings.shape[1] != 2 * BRANCH:
+    """{group name: {condition: rank-1 %}} for `part_groups` of the embeddings' model."""
+    model, dataset = emb.attrs.get("model", "gaitset"), emb.attrs.get("dataset", "casia-b")
+    groups = part_groups(model, dataset)
+    if emb.embeddings.shape[1] != len(groups[0][1]):
         raise GaitbenchError(
-            f"embeddings have {emb.embeddings.shape[1]} parts, not GaitSet's {2 * BRANCH}: "
-            "give the embeddings of a gaitset or gaitset-tiny run"
+            f"embeddings have {emb.embeddings.shape[1]} parts, not {model}'s "
+            f"{len(groups[0][1])}: give the embeddings of a run of {', '.join(MODELS)}"
         )
     out = {}
-    for name, parts in part_groups():
+    for name, parts in groups:
         one = EmbeddingSet(emb.embeddings[:, parts], emb.subject, emb.condition, emb.view)
         metrics = evaluate(one, "casia-b").metrics
         out[name] = {c: metrics[c]["rank1"] for c in CONDITIONS}
@@ -62,12 +80,14 @@ def describe(emb: EmbeddingSet, path: Path) -> str:
     data = json.loads(attrs.get("data") or "{}")
     model = attrs.get("model", "?")
     if model not in MODELS:
-        raise GaitbenchError(f"{path}: model {model!r} is not GaitSet's: strips.py reads {MODELS}")
+        raise GaitbenchError(f"{path}: model {model!r}: strips.py reads {', '.join(MODELS)}")
     return f"{attrs.get('run', path.parent.name)} ({data.get('kind', '?')}, {data.get('fingerprint', '?')})"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Rank-1 per horizontal strip of GaitSet embeddings.")
+    ap = argparse.ArgumentParser(
+        description="Rank-1 per horizontal strip of GaitSet or HSTL embeddings."
+    )
     ap.add_argument("embeddings", nargs="+", type=Path)
     ap.add_argument("--out", type=Path, help="also write the table here")
     args = ap.parse_args(argv)

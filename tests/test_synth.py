@@ -384,6 +384,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "pace": 0.0,
         "coat": 1.0,
         "leg_bulges": 1.0,
+        "shadow": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -591,6 +592,44 @@ def test_leg_bulges_scales_only_the_bulges_on_the_legs_and_is_one_by_default():
             assert (frames > 0).sum() < (full > 0).sum()
             changed += 1
     assert changed >= 1
+
+
+def test_shadow_gives_a_noise_free_walker_a_shadow_and_is_off_by_default():
+    """The ``shadow`` knob: 0 in every level, where the shadow's size follows ``noise`` (version-1
+    stores unchanged); above 0 a store without noise gets shadows of their own size, drawn from
+    the same numbers (every other field of the walk is unchanged), which fill the frame's
+    bottom rows beside the feet."""
+    from gaitbench.data import synth_body
+
+    _neutral_setting_renders_the_default("shadow", 0.0)
+    clean = {**synth_body.DIFFICULTY["standard"], "noise": 0.0}
+    shaded = {**clean, "shadow": 1.0}
+    sizes = []
+    for view in (0, 18, 36, 54, 72, 90, 108, 126, 144, 162, 180):
+        a = synth_body.sample_walk(synth.sequence_rng(1, 1, "nm-01", view), view, (20, 20), clean)
+        b = synth_body.sample_walk(synth.sequence_rng(1, 1, "nm-01", view), view, (20, 20), shaded)
+        assert a.shadow == 0.0 and dataclasses_equal_but(a, b, "shadow")
+        sizes.append(b.shadow)
+    assert sum(x > 0 for x in sizes) >= 5 and max(sizes) <= 1.0
+    views = (0, 18, 36, 54, 72, 90, 108, 126, 144, 162, 180)
+    view = views[next(i for i, x in enumerate(sizes) if x > 0.3)]  # a shadow worth seeing
+    base = dict(subjects=1, views=(view,), frames=(20, 20), seed=1)
+    spec = synth.SynthSpec(**base, tune=(("noise", 0.0), ("shadow", 1.0)))
+    plain = synth.SynthSpec(**base, tune=(("noise", 0.0),))
+    with_shadow = synth.render_sequence(spec, 1, "nm-01", view) > 0
+    without = synth.render_sequence(plain, 1, "nm-01", view) > 0
+    assert with_shadow.sum() > without.sum() and (with_shadow >= without).all()
+
+
+def dataclasses_equal_but(a, b, field: str) -> bool:
+    """Two dataclass instances agree on every field but ``field``."""
+    import dataclasses
+
+    return all(
+        getattr(a, f.name) == getattr(b, f.name)
+        for f in dataclasses.fields(a)
+        if f.name not in (field, "wobble")
+    )
 
 
 def test_version_1_levels_render_the_same_bytes():

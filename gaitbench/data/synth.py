@@ -39,7 +39,9 @@ a factor on how bulky a coat is and how far below the hip it reaches (1 in every
 version 1, whose coat hides the legs to the knee and adds about twice as much to the
 silhouette's area as the coats of real CASIA-B's cl sequences do; 0.4 comes close to them),
 and ``leg_bulges``, a factor on the size of a person's own ``garment`` bulges on the thighs and
-shanks (1 in every level; 0 = plain trousers).
+shanks (1 in every level; 0 = plain trousers), and ``shadow``, the largest shadow on the floor
+beside the feet (0 in every level, where the shadow's size follows ``noise`` as in version 1; above
+0 a size of its own, so a store without segmentation noise can still have shadows).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated
 against real CASIA-B (results/synth-vs-real/).

@@ -67,7 +67,11 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # that more of the legs shows below it, as in most of real CASIA-B's cl sequences), and how large
 # a person's own bulges on the legs are (`leg_bulges`: a factor on the size of the `garment`
 # bulges on the thighs and shanks; 1 = as on every other part; 0 = plain trousers: real
-# CASIA-B's legs carry far less identity than the walkers' (see results/synth-vs-real/)).
+# CASIA-B's legs carry far less identity than the walkers' (see results/synth-vs-real/)), and how
+# large the shadow on the floor is (`shadow`: 0 = its size follows `noise`, as in version 1,
+# so a noise-free store has none; > 0 = the largest shadow's size on its own, whatever `noise`
+# is; 7 sequences in 10 get one, of a size drawn uniformly up to that; real CASIA-B's feet are
+# often merged with their shadow).
 # See gaitbench.data.synth for the measured effect of each level.
 _OFF = dict(
     garment=0.0,
@@ -80,6 +84,7 @@ _OFF = dict(
     pace=0.0,
     coat=1.0,
     leg_bulges=1.0,
+    shadow=0.0,
 )
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
@@ -291,6 +296,7 @@ def sample_walk(
     """Draw one sequence's variation and camera for a view azimuth in degrees."""
     w = knobs(difficulty)["within"]
     noise = knobs(difficulty)["noise"]
+    shadow = knobs(difficulty)["shadow"]  # 0: the shadow's size follows `noise`
     dist = _n(rng, 7.0, 0.4 * w, 5.5, 8.5)
     return Walk(
         frames=int(rng.integers(frames[0], frames[1] + 1)),
@@ -307,7 +313,7 @@ def sample_walk(
         # A 1.7 m person at the walk centre is about 120 px tall, as in CASIA-B; the focal length
         # varies a little, like a zoom setting that differs between recording days.
         focal=float(120.0 / 1.7 * dist * rng.normal(1.0, 0.04 * w)),
-        shadow=float(rng.uniform(0.0, 1.0) * noise) if rng.random() < 0.7 else 0.0,
+        shadow=float(rng.uniform(0.0, 1.0) * (shadow or noise)) if rng.random() < 0.7 else 0.0,
         noise=float(noise * rng.uniform(0.5, 1.5)),
     )
 

@@ -385,6 +385,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "coat": 1.0,
         "leg_bulges": 1.0,
         "shadow": 0.0,
+        "leg_shape": 1.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -630,6 +631,29 @@ def dataclasses_equal_but(a, b, field: str) -> bool:
         for f in dataclasses.fields(a)
         if f.name not in (field, "wobble")
     )
+
+
+def test_leg_shape_draws_the_legs_nearer_the_mean_and_leaves_the_arms():
+    """The ``leg_shape`` knob: 1 in every level (version-1 stores unchanged); at 0 every person's
+    thighs have the mean limb thickness (the first capsule's hip radius, by hand) and the same
+    foot angle, while the arms keep the person's own thickness; in between, half way."""
+    from gaitbench.data import synth_body
+
+    spec = _neutral_setting_renders_the_default("leg_shape", 1.0)
+    walk = synth_body.sample_walk(synth.sequence_rng(1, 1, "nm-01", 90), 90, (10, 10), spec.knobs)
+    for subject in (1, 2):
+        person = synth_body.sample_subject(synth.subject_rng(1, subject), spec.knobs)
+        scale = 1.15 * (0.8 + 0.2 * person.build) * person.height / 1.7
+        radii = {}
+        for shape in (1.0, 0.5, 0.0):
+            parts = synth_body.build_body(person, walk, "nm-01", {**spec.knobs, "leg_shape": shape})
+            radii[shape] = [c[2] for c in parts.caps]
+        assert radii[1.0][0] == pytest.approx(0.085 * scale * person.limb)
+        assert radii[0.0][0] == pytest.approx(0.085 * scale)
+        assert radii[0.5][0] == pytest.approx(0.085 * scale * (1 + 0.5 * (person.limb - 1)))
+        assert person.limb != pytest.approx(1.0, abs=1e-3)
+        # the arms (the capsules after the legs, feet and neck) keep the person's thickness
+        assert radii[0.0][-3:] == radii[1.0][-3:]
 
 
 def test_version_1_levels_render_the_same_bytes():

@@ -41,7 +41,9 @@ silhouette's area as the coats of real CASIA-B's cl sequences do; 0.4 comes clos
 and ``leg_bulges``, a factor on the size of a person's own ``garment`` bulges on the thighs and
 shanks (1 in every level; 0 = plain trousers), and ``shadow``, the largest shadow on the floor
 beside the feet (0 in every level, where the shadow's size follows ``noise`` as in version 1; above
-0 a size of its own, so a store without segmentation noise can still have shadows).
+0 a size of its own, so a store without segmentation noise can still have shadows), and
+``leg_shape``, a factor on how far a person's leg thickness and foot angle lie from the mean (1 in
+every level; 0 = everyone's legs of one thickness and foot angle, the arms untouched).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated
 against real CASIA-B (results/synth-vs-real/).

@@ -71,7 +71,10 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # large the shadow on the floor is (`shadow`: 0 = its size follows `noise`, as in version 1,
 # so a noise-free store has none; > 0 = the largest shadow's size on its own, whatever `noise`
 # is; 7 sequences in 10 get one, of a size drawn uniformly up to that; real CASIA-B's feet are
-# often merged with their shadow).
+# often merged with their shadow), and how far people's legs differ in shape (`leg_shape`: a
+# factor on how far a person's leg thickness and foot angle lie from the population's mean; 1 =
+# as drawn, the legs as thick as the arms, relative to the mean; 0 = every person's legs of the
+# mean thickness and foot angle, as trousers of one cut would make them).
 # See gaitbench.data.synth for the measured effect of each level.
 _OFF = dict(
     garment=0.0,
@@ -85,6 +88,7 @@ _OFF = dict(
     coat=1.0,
     leg_bulges=1.0,
     shadow=0.0,
+    leg_shape=1.0,
 )
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
@@ -435,6 +439,7 @@ def build_body(
     narrow = knobs(difficulty)["narrow"]
     fit = knobs(difficulty)["coat"]
     legs = knobs(difficulty)["leg_bulges"]
+    leg_shape = knobs(difficulty)["leg_shape"]
     T = w.frames
     t = np.arange(T) / FPS
     freq = s.stride_freq * w.speed**0.5
@@ -456,6 +461,10 @@ def build_body(
     hip_half = 0.085 * H * s.hips
     shoulder_half = 0.118 * H * s.shoulders
     lm = 1.15 * s.limb * (0.8 + 0.2 * s.build)  # 15 % for clothing over the limbs
+    ll, toe_out = lm, s.toe_out  # the legs' thickness factor and foot angle
+    if leg_shape != 1.0:  # `leg_shape`: both drawn nearer the population's mean (1, 7 degrees)
+        ll = 1.15 * (1.0 + leg_shape * (s.limb - 1.0)) * (0.8 + 0.2 * s.build)
+        toe_out = np.radians(7.0) + leg_shape * (s.toe_out - np.radians(7.0))
 
     carried = condition.startswith("bg")
     coat = condition.startswith("cl")
@@ -526,7 +535,7 @@ def build_body(
         knee_j_to_ankle = np.stack([np.sin(a), np.zeros(T), -np.cos(a)], -1)
         ankle_j = knee_j + shank * _apply(heading, knee_j_to_ankle)
         f = a + np.pi / 2 + ankle[i]  # foot points forward, rotated by the ankle angle
-        out = side[i] * s.toe_out
+        out = side[i] * toe_out
         fdir = np.stack([np.sin(f) * np.cos(out), np.sin(f) * np.sin(out), -np.cos(f)], -1)
         fdir = _apply(heading, fdir)
         heel = ankle_j - 0.25 * foot_len * fdir + np.array([0, 0, -0.6 * ankle_h])
@@ -537,7 +546,7 @@ def build_body(
         heels.append(heel)
         toes.append(toe)
 
-    foot_r = 0.03 * lm * H / 1.7
+    foot_r = 0.03 * ll * H / 1.7
     lowest = np.min(np.stack([h[:, 2] for h in heels] + [x[:, 2] for x in toes]), axis=0) - foot_r
     # World placement: constant walking speed, pelvis height from the floor contact, side sway.
     if w.wobble is None:
@@ -555,10 +564,10 @@ def build_body(
     limbs: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
     for i in range(2):
         hip_w, knee_w, ankle_w = root + hips[i], root + knees[i], root + ankles[i]
-        parts.capsule(hip_w, knee_w, 0.085 * lm * H / 1.7, 0.052 * lm * H / 1.7)
-        parts.capsule(knee_w, ankle_w, 0.052 * lm * H / 1.7, 0.036 * lm * H / 1.7)
-        limbs["thigh_" + "lr"[i]] = (hip_w, knee_w, 0.07 * lm * H / 1.7)
-        limbs["shank_" + "lr"[i]] = (knee_w, ankle_w, 0.045 * lm * H / 1.7)
+        parts.capsule(hip_w, knee_w, 0.085 * ll * H / 1.7, 0.052 * ll * H / 1.7)
+        parts.capsule(knee_w, ankle_w, 0.052 * ll * H / 1.7, 0.036 * ll * H / 1.7)
+        limbs["thigh_" + "lr"[i]] = (hip_w, knee_w, 0.07 * ll * H / 1.7)
+        limbs["shank_" + "lr"[i]] = (knee_w, ankle_w, 0.045 * ll * H / 1.7)
         parts.capsule(root + heels[i], root + toes[i], foot_r * 1.1, foot_r * 0.9)
 
     # Trunk: pelvis, abdomen, chest, neck, head, in the trunk frame.

@@ -76,7 +76,11 @@ def test_two_runs_with_one_model_name_stay_two_rows(tmp_path):
 
 def test_three_seeds_aggregate_to_mean_and_std(tmp_path):
     for seed, nm in ((0, 50.0), (1, 60.0), (2, 70.0)):
-        write(tmp_path / f"gs-s{seed}", "results-casia-b.json", result(f"gs-s{seed}", nm=nm, seed=seed))
+        write(
+            tmp_path / f"gs-s{seed}",
+            "results-casia-b.json",
+            result(f"gs-s{seed}", nm=nm, seed=seed),
+        )
     write(tmp_path / "other", "results-casia-b.json", result("gp", model="gaitpart-tiny", nm=20.0))
     rep = build_report([tmp_path], published=False)
     s = rep.summary.set_index("model")
@@ -172,7 +176,9 @@ def test_per_view_union_of_views_and_bold_only_where_rows_compete(tmp_path):
     assert pd.isna(four["018"]) and four["090"] == 51.0 and four["distance"] == "euc"
     # 018 has one value only: nothing to compete with, so not bold
     assert "| eleven | gaitset-tiny | ours | euc | NM | 40.0 | 41.0 | 42.0 | 40.0 |" in rep.text
-    assert "| four | gaitset-tiny | ours | euc | NM | **50.0** | - | **51.0** | **50.0** |" in rep.text
+    assert (
+        "| four | gaitset-tiny | ours | euc | NM | **50.0** | - | **51.0** | **50.0** |" in rep.text
+    )
 
 
 def test_out_dir_writes_every_table_in_every_format(tmp_path):

@@ -386,6 +386,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "leg_bulges": 1.0,
         "shadow": 0.0,
         "leg_shape": 1.0,
+        "coat_bulk": 1.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}
@@ -560,6 +561,43 @@ def test_coat_shrinks_the_coat_and_shows_the_legs_and_is_one_by_default():
         )
         assert (jacket > 0).sum() < 0.92 * (coat > 0).sum()
         assert lower_gap_rows(jacket) > lower_gap_rows(coat) + 0.1
+
+
+def test_coat_bulk_scales_the_coats_girth_and_sleeves_and_leaves_its_hem():
+    """The ``coat_bulk`` knob: 1 in every level (version-1 stores unchanged); on top of ``coat``
+    it scales the coat's girth beyond the body's and its sleeves, not its hem: at coat=0.4,
+    coat_bulk=2 the coat's trunk ellipsoid has coat=0.8's radii, its skirt still ends at
+    coat=0.4's height, the cl silhouette is fuller, and nm sequences render the same bytes."""
+    from gaitbench.data import synth_body
+
+    spec = _neutral_setting_renders_the_default("coat_bulk", 1.0)
+    walk = synth_body.sample_walk(synth.sequence_rng(1, 1, "cl-01", 90), 90, (20, 20), spec.knobs)
+    person = synth_body.sample_subject(synth.subject_rng(1, 1), spec.knobs)
+
+    def coat(fit: float, bulk: float) -> tuple[np.ndarray, float]:
+        """The coat's trunk ellipsoid radii and the lowest point of its skirt's capsules."""
+        knobs = {**spec.knobs, "coat": fit, "coat_bulk": bulk}
+        nm = synth_body.build_body(person, walk, "nm-01", knobs)
+        cl = synth_body.build_body(person, walk, "cl-01", knobs)
+        assert len(cl.ells) == len(nm.ells) + 1 and len(cl.caps) == len(nm.caps) + 3
+        new = [e[2] for e in cl.ells if not any(np.array_equal(e[2], n[2]) for n in nm.ells)]
+        assert len(new) == 1  # the coat's trunk; its skirt is the last three capsules
+        radii, skirt = new[0], cl.caps[len(nm.caps) :]
+        return radii, min(float(c[1][:, 2].min()) for c in skirt)
+
+    radii_light, hem_light = coat(0.4, 1.0)
+    radii_bulky, hem_bulky = coat(0.4, 2.0)
+    radii_long, hem_long = coat(0.8, 1.0)
+    assert np.allclose(radii_bulky, radii_long) and (radii_bulky > radii_light).all()
+    assert hem_bulky == pytest.approx(hem_light) and hem_long < hem_light - 0.01
+    base = dict(subjects=1, views=(90,), frames=(20, 20), seed=1)
+    light, bulky = (
+        synth.SynthSpec(**base, tune=(("coat", 0.4), ("coat_bulk", b))) for b in (1.0, 2.0)
+    )
+    nm = [synth.render_sequence(s, 1, "nm-01", 90, noise=False) for s in (light, bulky)]
+    assert np.array_equal(*nm)
+    cl = [(synth.render_sequence(s, 1, "cl-01", 90, noise=False) > 0).sum() for s in (light, bulky)]
+    assert cl[1] > 1.015 * cl[0]  # 2.4 % fuller here
 
 
 def test_leg_bulges_scales_only_the_bulges_on_the_legs_and_is_one_by_default():

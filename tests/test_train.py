@@ -277,7 +277,12 @@ def test_cli_trains_and_writes_the_run_folder(store, tmp_path):
                                    "--iterations", "4", "--save-every", "2", "--seed", "3",
                                    *[a for s in SMALL for a in ("--set", s)]])  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert {p.name for p in run.iterdir()} == {"config.yaml", "checkpoints", "metrics.jsonl", "run.json"}
+    assert {p.name for p in run.iterdir()} == {
+        "config.yaml",
+        "checkpoints",
+        "metrics.jsonl",
+        "run.json",
+    }
     ckpt = load_checkpoint(run / "checkpoints" / "last.pt")
     assert ckpt["iteration"] == 4 and ckpt["config"]["train"]["seed"] == 3
 

@@ -14,7 +14,7 @@ from rich.progress import (
 )
 
 from gaitbench.cli._app import command, console
-from gaitbench.data import synth
+from gaitbench.data import synth, synth_body
 from gaitbench.errors import GaitbenchError
 from gaitbench.paths import check_output
 from gaitbench.progress import Bar
@@ -50,12 +50,10 @@ def synth_command(
     tune: str = typer.Option(
         "",
         "--tune",
-        help="KNOB=VALUE,... replacing the difficulty level's knobs (people, within, cover, "
-        "noise: 1 each in standard; garment, each person's own clothing bulges, and coat_shape, "
-        "a coat's own bulges replacing those it covers, and outline, the largest per-sequence "
-        "dilation or erosion of the silhouettes in pixels, and thicken, the dilation of every "
-        "silhouette in pixels: 0; motion, a factor on people for the gait's motion alone: 1), e.g. "
-        "within=1.3,noise=1.5: for calibrating against real data.",
+        help="KNOB=VALUE,... replacing single knobs of the difficulty level, for calibrating "
+        "against real data, e.g. within=1.3,noise=1.5. The knobs and their standard values: "
+        + ", ".join(f"{k}={v:g}" for k, v in synth_body.DIFFICULTY["standard"].items())
+        + " (each is described in gaitbench/data/synth_body.py).",
     ),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: all cores)."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),

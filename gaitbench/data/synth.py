@@ -43,7 +43,9 @@ shanks (1 in every level; 0 = plain trousers), and ``shadow``, the largest shado
 beside the feet (0 in every level, where the shadow's size follows ``noise`` as in version 1; above
 0 a size of its own, so a store without segmentation noise can still have shadows), and
 ``leg_shape``, a factor on how far a person's leg thickness and foot angle lie from the mean (1 in
-every level; 0 = everyone's legs of one thickness and foot angle, the arms untouched).
+every level; 0 = everyone's legs of one thickness and foot angle, the arms untouched), and
+``coat_bulk``, a factor on top of ``coat`` for the coat's girth and sleeves alone, its hem left
+where ``coat`` puts it (1 in every level).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated
 against real CASIA-B (results/synth-vs-real/).

@@ -74,7 +74,10 @@ _SHIFT = 4  # cv2 fixed-point bits: outlines are filled with 1/16-pixel vertex p
 # often merged with their shadow), and how far people's legs differ in shape (`leg_shape`: a
 # factor on how far a person's leg thickness and foot angle lie from the population's mean; 1 =
 # as drawn, the legs as thick as the arms, relative to the mean; 0 = every person's legs of the
-# mean thickness and foot angle, as trousers of one cut would make them).
+# mean thickness and foot angle, as trousers of one cut would make them), and how bulky a coat is
+# for its length (`coat_bulk`: a factor on top of `coat` for the coat's girth beyond the body's and
+# its sleeves' extra thickness alone, the hem left where `coat` puts it; 1 = as `coat` has it; 2 at
+# coat=0.4 = the girth and sleeves of coat=0.8 over the legs of coat=0.4).
 # See gaitbench.data.synth for the measured effect of each level.
 _OFF = dict(
     garment=0.0,
@@ -89,6 +92,7 @@ _OFF = dict(
     leg_bulges=1.0,
     shadow=0.0,
     leg_shape=1.0,
+    coat_bulk=1.0,
 )
 DIFFICULTY = {
     "easy": dict(people=1.25, within=0.5, cover=0.7, noise=0.5, **_OFF),
@@ -438,6 +442,7 @@ def build_body(
     cover = knobs(difficulty)["cover"]
     narrow = knobs(difficulty)["narrow"]
     fit = knobs(difficulty)["coat"]
+    bulk = fit * knobs(difficulty)["coat_bulk"]  # the girth's and sleeves' factor; `fit` the hem's
     legs = knobs(difficulty)["leg_bulges"]
     leg_shape = knobs(difficulty)["leg_shape"]
     T = w.frames
@@ -604,7 +609,7 @@ def build_body(
         fa = np.stack([np.sin(fa_a), np.full(T, np.sin(abd) * 0.5), -np.cos(fa_a)], -1)
         wr = el + forearm * _apply(trunk_rot, fa)
         hd = wr + 0.75 * hand * _apply(trunk_rot, fa)
-        arm_r = 1.0 + (fit * (0.35 * (s.coat_width - 1) + 0.15) if coat else 0.0)
+        arm_r = 1.0 + (bulk * (0.35 * (s.coat_width - 1) + 0.15) if coat else 0.0)
         parts.capsule(sh, el, 0.045 * lm * H / 1.7 * arm_r, 0.037 * lm * H / 1.7 * arm_r)
         parts.capsule(el, wr, 0.036 * lm * H / 1.7 * arm_r, 0.027 * lm * H / 1.7 * arm_r)
         parts.capsule(wr, hd, 0.03 * H / 1.7, 0.026 * H / 1.7)
@@ -626,8 +631,8 @@ def build_body(
         # A coat: wider, longer trunk outline and a skirt that hides the thighs; its hem follows
         # the knees, so it still sways with the legs.
         g = s.coat_width * (1 + 0.15 * (cover - 1))
-        if fit != 1.0:  # `coat`: the girth beyond the body's and the skirt's reach scaled
-            g = 1.0 + fit * (g - 1.0)
+        if bulk != 1.0:  # `coat`, `coat_bulk`: the girth beyond the body's scaled
+            g = 1.0 + bulk * (g - 1.0)
         parts.ellipsoid(
             up(0.62 * torso),
             trunk_rot,
@@ -637,7 +642,7 @@ def build_body(
             * np.array([s.build, s.build**0.7, 1]),
         )
         hem_h = leg * (s.coat_len - 0.12 * (cover - 1))
-        if fit != 1.0:
+        if fit != 1.0:  # `coat`: the skirt's reach below the hip scaled
             hem_h = leg - fit * (leg - hem_h)
         knee_mid = (knees[0] + knees[1]) / 2 + root
         hem = np.stack([knee_mid[:, 0], knee_mid[:, 1], np.full(T, hem_h)], -1)

@@ -320,9 +320,7 @@ def _real_scene(
     metrics = {f"rank{k}": rr.ranks[k] for k in REAL_SCENE_RANKS}
     metrics.update(mAP=rr.mAP, mINP=rr.mINP)
     metrics = {k: _num(v) for k, v in metrics.items()}
-    probe_ids = [
-        f"{s}/{c}/{v}" for s, c, v in zip(p_sub, es.condition[p_mask], es.view[p_mask])
-    ]
+    probe_ids = [f"{s}/{c}/{v}" for s, c, v in zip(p_sub, es.condition[p_mask], es.view[p_mask])]
     per_probe = {
         "layout": "ranking",
         "unmatched": unmatched,

@@ -258,9 +258,7 @@ def _compact_lists(value, depth: int) -> str:
     """JSON with dicts indented like ``indent=1`` and lists on one line."""
     if isinstance(value, dict) and value:
         pad = " " * (depth + 1)
-        items = [
-            f"{pad}{json.dumps(k)}: {_compact_lists(v, depth + 1)}" for k, v in value.items()
-        ]
+        items = [f"{pad}{json.dumps(k)}: {_compact_lists(v, depth + 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + " " * depth + "}"
     return json.dumps(value, separators=(",", ":"))
 

@@ -81,7 +81,9 @@ def budget(result: dict) -> str | None:
         return None
     b = t.get("batch") or {}
     n = t["iterations"]
-    return f"{n} iteration{'' if n == 1 else 's'} of {b.get('p')} x {b.get('k')} x {b.get('frames')}"
+    return (
+        f"{n} iteration{'' if n == 1 else 's'} of {b.get('p')} x {b.get('k')} x {b.get('frames')}"
+    )
 
 
 def check_budgets(synthetic: list[dict], real: list[dict]) -> None:
@@ -205,7 +207,9 @@ def store_table(columns: list[str], rows: list[tuple[str, dict, list[str]]]) -> 
     for name, about, figures in rows:
         if len(figures) != len(columns):
             raise ValueError(f"{len(figures)} figures for {len(columns)} columns")
-        lines.append("| " + " | ".join([name, about["kind"], about["fingerprint"], *figures]) + " |")
+        lines.append(
+            "| " + " | ".join([name, about["kind"], about["fingerprint"], *figures]) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -125,7 +125,11 @@ class RunInfoHook(Hook):
             return
         segments = [s for s in info["segments"] if s.get("from") != self._from]
         segments.append(
-            {"from": self._from, "to": to, "wall_seconds": round(time.perf_counter() - self._start, 1)}
+            {
+                "from": self._from,
+                "to": to,
+                "wall_seconds": round(time.perf_counter() - self._start, 1),
+            }
         )
         info["segments"] = segments
         self._write(info)

@@ -7,9 +7,8 @@
 # a model's seeds are averaged on each side).
 # Usage (from the repository root):
 #   TUNE=within=1.3,noise=1.5 bash results/synth-vs-real/calibrate.sh WORKDIR [ITERATIONS]
-#   TUNE    the candidate: KNOB=VALUE,... over the standard level (knobs: people, within, cover,
-#           noise, motion, coat, leg_bulges, leg_shape, coat_bulk, 1 each in the standard level; garment, coat_shape, outline,
-#           thicken, rig, narrow, pace, shadow, 0 there; see gaitbench/data/synth_body.py)
+#   TUNE    the candidate: KNOB=VALUE,... over the standard level (`gaitbench synth --help`
+#           lists every knob with its standard value; gaitbench/data/synth_body.py describes them)
 #   MODELS  "model:seed ..." to train (default: the seven tiny models, seed 0). A cheap screen of a
 #           candidate: MODELS="gaitset-tiny:0 hstl-tiny:0" (about 40 minutes on 2 idle cores);
 #           the whole set is about 2.5 hours.

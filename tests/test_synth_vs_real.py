@@ -88,6 +88,10 @@ def test_markdown_names_the_floor_and_the_differences():
     df = side_by_side(SYNTH, REAL)
     text = to_markdown(df, rank_agreement(df))
     assert "| gei (floor) | 21.0 | 23.4 | -2.4 |" in text
+    # gaitset-tiny: one synthetic run, two real seeds, counted at the row's end
+    assert next(x for x in text.splitlines() if x.startswith("| gaitset-tiny ")).endswith(
+        "| 1 / 2 |"
+    )
     assert "| NM | 1.00 |" in text
     within = int(df.within.sum())
     assert f"{within} of 16 figures within 5 points" in text

@@ -156,10 +156,11 @@ def _fmt(x: float, digits: int = 1) -> str:
 def to_markdown(
     frame: pd.DataFrame, agreement: pd.DataFrame, left_out: dict[str, list[str]] | None = None
 ) -> str:
-    """The side-by-side table (one row per model, synthetic / real / difference per condition)
-    and the rank agreement, as markdown; ``left_out`` (`one_side_only`) is named under it."""
+    """The side-by-side table (one row per model, synthetic / real / difference per condition,
+    then how many runs each side averages) and the rank agreement, as markdown; ``left_out`` (`one_side_only`) is named under it."""
     conds = (*CONDITIONS, MEAN)
     head = ["model"] + [f"{c} {side}" for c in conds for side in ("synth", "real", "diff")]
+    head.append("runs (synth / real)")
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for model, rows in frame.groupby("model", sort=False):
         by = rows.set_index("condition")
@@ -170,13 +171,15 @@ def to_markdown(
                 cells += [_fmt(x["synthetic"]), _fmt(x["real"]), f"{x['difference']:+.1f}"]
             else:
                 cells += ["-", "-", "-"]
+        first = rows.iloc[0]
+        cells.append(f"{first['n_synthetic']} / {first['n_real']}")
         lines.append("| " + " | ".join(cells) + " |")
     within = int(frame["within"].sum())
     lines += [
         "",
         f"Rank-1 (%), CASIA-B protocol, identical views excluded; diff = synthetic - real; "
         f"{within} of {len(frame)} figures within {TOLERANCE:g} points. A model with several "
-        "runs on one side (seeds) is their mean.",
+        "runs on one side (seeds) is their mean; runs counts them per side.",
     ]
     for side, models in (left_out or {}).items():
         if models:

@@ -157,7 +157,8 @@ def to_markdown(
     frame: pd.DataFrame, agreement: pd.DataFrame, left_out: dict[str, list[str]] | None = None
 ) -> str:
     """The side-by-side table (one row per model, synthetic / real / difference per condition,
-    then how many runs each side averages) and the rank agreement, as markdown; ``left_out`` (`one_side_only`) is named under it."""
+    then how many runs each side averages) and the rank agreement, as markdown; ``left_out``
+    (`one_side_only`) is named under it."""
     conds = (*CONDITIONS, MEAN)
     head = ["model"] + [f"{c} {side}" for c in conds for side in ("synth", "real", "diff")]
     head.append("runs (synth / real)")

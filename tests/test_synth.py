@@ -277,6 +277,29 @@ def test_thicken_dilates_every_frame_and_is_off_by_default():
     assert np.all(full >= bare) and (full > 0).sum() > (bare > 0).sum()
 
 
+def test_smooth_blurs_and_rethresholds_every_frame_and_is_off_by_default():
+    """The ``smooth`` knob: 0 in every level (version-1 stores unchanged); above 0, every frame is
+    the body blurred by a Gaussian of that many pixels and thresholded again at half, before the
+    thickening and the noise, with no random draw. A protrusion one pixel wide goes, a square
+    block stays."""
+    from gaitbench.data import synth_body
+
+    spec = _neutral_setting_renders_the_default("smooth", 0.0)
+    base = dict(subjects=2, views=(90,), frames=(20, 20), seed=1)
+    clean = synth.render_sequence(spec, 1, "nm-01", 90, noise=False)
+    quiet = synth.SynthSpec(**base, tune=(("smooth", 2.0), ("noise", 0)))
+    want = np.stack([np.where(cv2.GaussianBlur(f, (0, 0), 2.0) >= 128, 255, 0) for f in clean])
+    got = synth.render_sequence(quiet, 1, "nm-01", 90)
+    assert np.array_equal(got, want.astype(np.uint8))
+    assert not np.array_equal(got, clean)  # the walker's outline did change
+    assert np.array_equal(synth.render_sequence(quiet, 1, "nm-01", 90, noise=False), clean)
+    frame = np.zeros((1, 40, 40), np.uint8)
+    frame[0, 10:30, 10:30] = 255
+    frame[0, 2:10, 20] = 255  # a spike one pixel wide above the block
+    synth_body.smooth(frame, 2.0)
+    assert frame[0, 2:8, 20].max() == 0 and frame[0, 15:25, 15:25].min() == 255
+
+
 def test_outline_dilates_or_erodes_each_sequence_and_is_off_by_default():
     """The ``outline`` knob: 0 in every level (version-1 stores unchanged); above 0, each sequence's
     silhouettes are dilated or eroded by one radius of its own (the same sequence, the same radius),
@@ -387,6 +410,7 @@ def test_tune_replaces_knobs_and_is_recorded(tmp_path):
         "shadow": 0.0,
         "leg_shape": 1.0,
         "coat_bulk": 1.0,
+        "smooth": 0.0,
     }
     assert "tune" not in SMALL.generator()
     assert noisier.generator()["tune"] == {"noise": 3.0}

@@ -45,7 +45,9 @@ beside the feet (0 in every level, where the shadow's size follows ``noise`` as 
 ``leg_shape``, a factor on how far a person's leg thickness and foot angle lie from the mean (1 in
 every level; 0 = everyone's legs of one thickness and foot angle, the arms untouched), and
 ``coat_bulk``, a factor on top of ``coat`` for the coat's girth and sleeves alone, its hem left
-where ``coat`` puts it (1 in every level).
+where ``coat`` puts it (1 in every level), and ``smooth``, the standard deviation in pixels of the
+320x240 frame of a Gaussian blur that every silhouette goes through before it is thresholded again
+(the outline's fine detail a background subtraction's filtering removes; 0 in every level).
 ``--tune KNOB=VALUE,...`` replaces single knobs of the level (``SynthSpec.tune``; recorded in the
 store's ``generator`` attribute and its results files), which is how the generator is calibrated
 against real CASIA-B (results/synth-vs-real/).
@@ -268,7 +270,8 @@ def render_sequence(
     spec: SynthSpec, subject: int, condition: str, view: int, noise: bool = True
 ) -> np.ndarray:
     """Render one raw sequence: uint8 ``[T, 240, 320]`` with values 0 / 255 (``noise=False``: the
-    body's exact outline, without the segmentation's thickening, noise and outline jitter)."""
+    body's exact outline, without the segmentation's smoothing, thickening, noise and outline
+    jitter)."""
     knobs = spec.knobs
     person = body.sample_subject(subject_rng(spec.seed, subject), knobs)
     garment = body.sample_garment(garment_rng(spec.seed, subject), knobs["garment"])
@@ -287,6 +290,7 @@ def render_sequence(
         azimuth, walk = body.place_camera(rig_rng(spec.seed, view), walk, knobs["rig"])
     frames = body.rasterise(parts, body.Camera.at_view(view + azimuth, walk))
     if noise:
+        body.smooth(frames, knobs["smooth"])
         body.thicken(frames, knobs["thicken"])
         body.outline_jitter(
             frames, outline_rng(spec.seed, subject, condition, view), knobs["outline"]

@@ -852,10 +852,10 @@ def thicken(frames: np.ndarray, radius: float) -> None:
 
 def smooth(frames: np.ndarray, sigma: float) -> None:
     """Blur every silhouette, in place, with a Gaussian of ``sigma`` pixels and threshold it again
-    at half: what a background subtraction's filtering leaves of an outline (real CASIA-B
-    outlines carry no detail of a pixel or two at the 64-pixel scale: corners are rounded, thin
-    protrusions and gaps narrower than about ``sigma`` close or vanish). No random draw, so it
-    changes nothing else a walker draws; 0 leaves the frames as they are."""
+    at half: what a background subtraction's filtering does to an outline (corners rounded, thin
+    protrusions and gaps narrower than about ``sigma`` gone or closed; at 2 the share of outline
+    pixels comes near real CASIA-B's, results/synth-vs-real/frame_stats_smooth.md). No random
+    draw, so it changes nothing else a walker draws; 0 leaves the frames as they are."""
     if sigma <= 0:
         return
     for t in range(len(frames)):

@@ -18,14 +18,12 @@ set); the four train / test pairings of each model tell the two apart.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from gaitbench.errors import GaitbenchError
-from gaitbench.reporting.synth_vs_real import emit
-
-CONDITIONS = ("NM", "BG", "CL")
+from gaitbench.evaluation.results import load_results
+from gaitbench.reporting.synth_vs_real import CONDITIONS, emit
 
 
 def row(spec: str) -> dict[str, str]:
@@ -33,8 +31,8 @@ def row(spec: str) -> dict[str, str]:
     label, sep, file = spec.partition("=")
     if not sep or not label or not file:
         raise GaitbenchError(f"{spec!r} is not LABEL=RESULTS.json")
+    res = load_results(file)  # a missing or unreadable file: one line naming it
     try:
-        res = json.loads(Path(file).read_text())
         figures = " / ".join(f"{res['metrics'][c]['rank1']:.1f}" for c in CONDITIONS)
         return {
             "run": label,
@@ -44,7 +42,7 @@ def row(spec: str) -> dict[str, str]:
             "tested on": f"{res['data']['fingerprint']} ({res['data']['kind']})",
             "NM / BG / CL": figures,
         }
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (KeyError, TypeError) as exc:
         raise GaitbenchError(
             f"{file}: not a CASIA-B results file of a trained run ({exc}); "
             "pass what `gaitbench evaluate RUN --data STORE --out DIR` wrote"

@@ -25,7 +25,8 @@ import cv2
 import h5py
 import numpy as np
 
-from gaitbench.data.store import fingerprint
+from gaitbench.data.store import Store, fingerprint
+from gaitbench.errors import GaitbenchError
 
 CHUNK = 20_000  # frames per read / write
 
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.out.exists():
         print(f"error: {args.out} exists; remove it or name another output", file=sys.stderr)
         return 1
+    try:
+        with Store(args.store):  # missing, truncated or not a store: its own one-line error
+            pass
+    except GaitbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     tmp = args.out.with_name(args.out.name + ".tmp")
     try:
         shutil.copyfile(args.store, tmp)
@@ -60,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             f.attrs["fingerprint"] = fingerprint(f)
             print(f"{args.out}: {f.attrs['fingerprint']}")
         os.replace(tmp, args.out)
-    except (OSError, KeyError) as exc:
+    except OSError as exc:
         tmp.unlink(missing_ok=True)
-        print(f"error: {args.store}: not a readable gaitbench store ({exc})", file=sys.stderr)
+        print(f"error: cannot write {args.out} ({exc}): choose a writable folder", file=sys.stderr)
         return 1
     return 0
 

@@ -465,3 +465,50 @@ def test_view_pairs_script_by_hand(tmp_path):
     c.write_text(json.dumps(_view_pair_result("other", ranks)))
     assert vp.main([f"mixed={a},{c}"]) == 1
     assert vp.main(["no-label"]) == 1
+
+
+def test_candidates_script_ranks_candidates_by_hand(tmp_path, capsys):
+    """candidates.py on two hand-made candidates against REAL (gaitset-tiny's real side is the
+    mean of its two seeds, 63 / 45 / 27). "two" trains three models: it comes first though
+    "one", a screen of the floor and gaitset-tiny, has more of its figures within 5 points.
+    one: floor -2.4 / -1.2 / -0.6, gaitset-tiny 60 / 43 / 20 -> -3.0 / -2.0 / -7.0: 5 of 6,
+    worst 7.0. two: SYNTH's floor and gaitset-tiny (two seeds, 50 / 30 / 20 and 60 / 40 / 30,
+    mean 55 / 35 / 25 -> -8.0 / -10.0 / -2.0), gaitpart-tiny -15 / -5 / -10, hstl-tiny
+    -10 / -10 / +15: 5 of 12 (the floor's three, gaitset-tiny's CL, gaitpart-tiny's BG at
+    exactly 5), worst 15.0; spread on NM 60 - 55 = 5.0 against real's 70 - 63 = 7.0. Means over
+    conditions: synthetic gaitset 38.3 > hstl 36.7 > gaitpart 28.3; real gaitset 45.0 > hstl
+    38.3 = gaitpart 38.3: two concordant pairs, none discordant, one tied on the real side, so
+    tau-b = 2 / sqrt(3 x 2) = 0.82."""
+    cand = _script_module("candidates")
+    cal, real = tmp_path / "calibration", tmp_path / "real"
+    real.mkdir()
+    for i, r in enumerate(REAL):
+        (real / f"{i}.json").write_text(json.dumps(r))
+    one = [
+        result("gei", 21.0, 15.0, 6.0, "synthetic"),
+        result("gaitset-tiny", 60, 43, 20, "synthetic"),
+    ]
+    two = [result(r["model"], *(r["metrics"][c]["rank1"] for c in ("NM", "BG", "CL")), "synthetic")
+           for r in SYNTH] + [result("gaitset-tiny", 60, 40, 30, "synthetic")]  # fmt: skip
+    for label, rs in (("one", one), ("two", two)):
+        (cal / label / "synthetic").mkdir(parents=True)
+        for i, r in enumerate(rs):
+            (cal / label / "synthetic" / f"{i}.json").write_text(json.dumps(r))
+    out = tmp_path / "candidates.md"
+    assert cand.main(["--calibration", str(cal), "--real", str(real), "--out", str(out)]) == 0
+    head, _, first, second = out.read_text().splitlines()[:4]
+    assert head.startswith(
+        "| candidate | store | within 5 | worst | gei | gaitset-tiny | hstl-tiny |"
+    )
+    cells = [x.strip() for x in first.strip("|").split("|")]
+    assert cells[:7] == ["`two`", "sha256:0", "5 of 12", "15.0", "-2.4 / -1.2 / -0.6",
+                         "-8.0 / -10.0 / -2.0 (2)", "-10.0 / -10.0 / +15.0 (1)"]  # fmt: skip
+    assert cells[8] == "-15.0 / -5.0 / -10.0 (1)" and cells[-2:] == ["5.0 (7.0)", "0.82"]
+    cells = [x.strip() for x in second.strip("|").split("|")]
+    assert cells[:6] == ["`one`", "sha256:0", "5 of 6", "7.0", "-2.4 / -1.2 / -0.6",
+                         "-3.0 / -2.0 / -7.0 (1)"]  # fmt: skip
+    assert cells[6] == "-" and cells[-2:] == ["-", "-"]
+    (cal / "bad" / "synthetic").mkdir(parents=True)
+    (cal / "bad" / "synthetic" / "x.json").write_text(json.dumps(result("gei", 1, 1, 1, "real")))
+    assert cand.main(["--calibration", str(cal), "--real", str(real)]) == 1
+    assert "candidate bad:" in capsys.readouterr().err

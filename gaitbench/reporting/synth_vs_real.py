@@ -241,6 +241,19 @@ def store_script(
     return 0
 
 
+def table_script(make: Callable[[], str], out: str | os.PathLike | None) -> int:
+    """What each table script of ``results/synth-vs-real/`` does after parsing its arguments:
+    ``make()`` its markdown and `emit` it; a `GaitbenchError` on the way is one error line and exit
+    status 1, with nothing written."""
+    try:
+        text = make()
+    except GaitbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    emit(text, out)
+    return 0
+
+
 def emit(text: str, out: str | os.PathLike | None) -> None:
     """Print a table the ``results/synth-vs-real/`` scripts made and, given ``out``, also write it
     there atomically (`report.write_text`: nothing half-written if the write fails)."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -33,10 +32,10 @@ from gaitbench.reporting.synth_vs_real import (
     FLOORS,
     MEAN,
     TOLERANCE,
-    emit,
     load,
     rank_agreement,
     side_by_side,
+    table_script,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -121,13 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", type=Path, default=HERE.parent / "real-casia-b")
     ap.add_argument("--out", type=Path, help="also write the table here (markdown)")
     args = ap.parse_args(argv)
-    try:
-        text = candidates_table(args.calibration, load([args.real], "real"))
-    except GaitbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    emit(text, args.out)
-    return 0
+    return table_script(
+        lambda: candidates_table(args.calibration, load([args.real], "real")), args.out
+    )
 
 
 if __name__ == "__main__":

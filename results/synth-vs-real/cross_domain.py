@@ -23,7 +23,7 @@ from pathlib import Path
 
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.results import load_results
-from gaitbench.reporting.synth_vs_real import CONDITIONS, emit
+from gaitbench.reporting.synth_vs_real import CONDITIONS, table_script
 
 
 def row(spec: str) -> dict[str, str]:
@@ -54,16 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("runs", nargs="+", metavar="LABEL=RESULTS.json")
     ap.add_argument("--out", type=Path, help="write the markdown table here (else stdout)")
     args = ap.parse_args(argv)
-    try:
-        rows = [row(spec) for spec in args.runs]
-    except GaitbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return table_script(lambda: table([row(spec) for spec in args.runs]), args.out)
+
+
+def table(rows: list[dict[str, str]]) -> str:
     head = list(rows[0])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r[h] for h in head) + " |" for r in rows]
-    emit("\n".join(lines) + "\n", args.out)
-    return 0
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import numpy as np
 
 from gaitbench.errors import GaitbenchError
 from gaitbench.evaluation.compare import view_pair_rank1
-from gaitbench.reporting.synth_vs_real import emit
+from gaitbench.reporting.synth_vs_real import table_script
 
 
 def load_group(spec: str) -> tuple[str, list[dict]]:
@@ -98,13 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--condition", default="NM", choices=("NM", "BG", "CL"))
     ap.add_argument("--out", type=Path, help="also write the table here")
     args = ap.parse_args(argv)
-    try:
-        text = table([load_group(g) for g in args.groups], args.condition)
-    except GaitbenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    emit(text, args.out)
-    return 0
+    return table_script(
+        lambda: table([load_group(g) for g in args.groups], args.condition), args.out
+    )
 
 
 if __name__ == "__main__":

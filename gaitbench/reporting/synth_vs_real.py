@@ -228,17 +228,16 @@ def store_script(
     arguments: open every store in turn, take its `provenance` and ``measure(store)`` (rows of
     formatted figures, one per setting measured), then `emit` one `store_table` of them all.
     A store that cannot be read is one error line and exit status 1, with nothing written."""
-    rows = []
-    for path in paths:
-        try:
+
+    def make() -> str:
+        rows = []
+        for path in paths:
             with Store(path) as store:
                 about = provenance(store)
                 rows += [(name(path), about, figures) for figures in measure(store)]
-        except GaitbenchError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-    emit(store_table(columns, rows), out)
-    return 0
+        return store_table(columns, rows)
+
+    return table_script(make, out)
 
 
 def table_script(make: Callable[[], str], out: str | os.PathLike | None) -> int:
